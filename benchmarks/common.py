@@ -1,0 +1,240 @@
+"""The op declaration, the case set and its profiles, inputs, and the per-process cache.
+
+An op is one class: its cases, its MLX function, its PyTorch function and its NumPy
+reference, side by side. Everything else (placing arrays, compiling, the completion
+barrier, skipping absent backends) comes from `OpBenchmark` and `backends`.
+
+Example::
+
+    class Softmax(OpBenchmark):
+        \"\"\"Softmax along the case's axis.\"\"\"
+        cases = [Case("64x1000000", axis=-1)]
+
+        @staticmethod
+        def mlx_fn(x, axis):
+            return mx.softmax(x, axis=axis)
+
+        @staticmethod
+        def torch_fn(x, axis):
+            return torch.softmax(x, dim=axis)
+
+        @staticmethod
+        def reference(x, axis):
+            e = np.exp(x - x.max(axis=axis, keepdims=True))
+            return e / e.sum(axis=axis, keepdims=True)
+"""
+
+import abc
+import math
+import os
+import zlib
+
+import numpy as np
+
+from .backends import BACKEND_NAMES, get_backend
+
+PROFILE_ENV = "BENCH_PROFILE"
+PROFILES = ("reference", "small")
+
+
+def profile():
+    name = os.environ.get(PROFILE_ENV, "reference")
+    if name not in PROFILES:
+        raise ValueError(f"{PROFILE_ENV}={name!r}: choose one of {', '.join(PROFILES)}")
+    return name
+
+
+def shrink(dim):
+    """The small profile's size for a reference dimension.
+
+    Strictly increasing, so equal dimensions stay equal (matmul inner sizes, Linear's
+    in-features), distinct ones stay distinct (every case keeps its own row), and order
+    is kept (kernels still fit their inputs). Sizes up to 16 (kernels, heads, index
+    counts of 10) are kept as they are; ranks and axes never change.
+    """
+    return dim if dim <= 16 else 16 + round(math.sqrt(dim - 16))
+
+
+class Case:
+    """One row of the table: the operand shapes (reference sizes) and the op's axis, if any."""
+
+    def __init__(self, *shapes, axis=None):
+        self.reference_shapes = [tuple(int(d) for d in str(s).split("x")) for s in shapes]
+        self.axis = axis
+
+    def shapes(self, profile_name=None):
+        if (profile_name or profile()) == "small":
+            return [tuple(shrink(d) for d in shape) for shape in self.reference_shapes]
+        return list(self.reference_shapes)
+
+    def label(self, profile_name=None):
+        """The reference table's row label: `dim=64x1024x128 axi=0`."""
+        parts = ["dim=" + "x".join(map(str, s)) for s in self.shapes(profile_name)]
+        if self.axis is not None:
+            parts.append(f"axi={self.axis}")
+        return " ".join(parts)
+
+    @property
+    def static(self):
+        """Non-array arguments of the op functions."""
+        return {} if self.axis is None else {"axis": self.axis}
+
+
+def case_seed(op_name, label):
+    """A stable seed per case: every backend sees the same inputs, and a rerun too."""
+    return zlib.crc32(f"{op_name}/{label}".encode())
+
+
+class OpBenchmark(abc.ABC):
+    """Base of every op benchmark: asv parameters, setup, the timed call.
+
+    Subclasses declare `cases` and three static functions over arrays (plus the case's
+    static arguments): `mlx_fn`, `torch_fn` and `reference` (NumPy, float64 inputs). Override
+    `make_inputs` for inputs that are not standard-normal float32, and `check` for ops
+    whose result is not unique (scatter with repeated indices).
+    """
+
+    cases = []
+    param_names = ["case", "backend"]
+    # The slowest reference case on the slowest backend (MLX CPU, 1000000x64 @ 64x1024)
+    # takes about a minute per call; torch.compile may take as long before the first call.
+    timeout = 600
+    # float32 tolerance of `check`, relative to the result's scale.
+    tolerance = 1e-4
+    # Matmul-family ops lose precision where TF32 is allowed (10-bit mantissa).
+    tf32_sensitive = False
+    tf32_tolerance = 5e-3
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.cases:
+            cls.params = [[c.label() for c in cls.cases], BACKEND_NAMES]
+
+    @staticmethod
+    @abc.abstractmethod
+    def mlx_fn(*arrays, **static):
+        """The op in MLX."""
+
+    @staticmethod
+    @abc.abstractmethod
+    def torch_fn(*arrays, **static):
+        """The op in PyTorch."""
+
+    @staticmethod
+    @abc.abstractmethod
+    def reference(*arrays, **static):
+        """The op in NumPy; float inputs arrive as float64."""
+
+    @classmethod
+    def case(cls, label):
+        for c in cls.cases:
+            if c.label() == label:
+                return c
+        raise KeyError(f"{cls.__name__} has no case {label!r} in the {profile()} profile")
+
+    @classmethod
+    def make_inputs(cls, case, rng):
+        return [rng.standard_normal(shape, dtype=np.float32) for shape in case.shapes()]
+
+    @classmethod
+    def framework_inputs(cls, framework, arrays):
+        """The inputs in `framework`'s layout (reference layout: MLX's)."""
+        return arrays
+
+    @classmethod
+    def reference_layout(cls, framework, result):
+        """A NumPy result of `framework` in the reference layout."""
+        return result
+
+    @classmethod
+    def function(cls, framework, case):
+        """The op for `framework` with the case's static arguments bound."""
+        fn = cls.mlx_fn if framework == "mlx" else cls.torch_fn
+        static = case.static
+
+        def op(*arrays):
+            return fn(*arrays, **static)
+
+        return op
+
+    @classmethod
+    def expected(cls, case, arrays):
+        as64 = [a.astype(np.float64) if a.dtype.kind == "f" else a for a in arrays]
+        return cls.reference(*as64, **case.static)
+
+    @classmethod
+    def tolerance_for(cls, backend):
+        if cls.tf32_sensitive and backend.settings().get("fp32_matmul") == "tf32 allowed":
+            return cls.tf32_tolerance
+        return cls.tolerance
+
+    @classmethod
+    def check(cls, got, expected, arrays, case, tolerance):
+        """Raise AssertionError unless `got` matches the float64 reference.
+
+        Integer results must be equal; float results must satisfy
+        |got - expected| <= tolerance * (|expected| + scale), scale being the op's
+        `error_scale` (by default the largest |expected|, a norm-wise bound that does
+        not blow up where a result happens to be near zero).
+        """
+        expected = np.asarray(expected)
+        assert got.shape == expected.shape, f"shape {got.shape}, expected {expected.shape}"
+        if expected.dtype.kind in "iub":
+            np.testing.assert_array_equal(got, expected)
+            return
+        scale = cls.error_scale(expected, arrays, case)
+        np.testing.assert_allclose(got, expected, rtol=tolerance, atol=tolerance * scale)
+
+    @classmethod
+    def error_scale(cls, expected, arrays, case):
+        return float(np.max(np.abs(expected), initial=0.0))
+
+    # asv's interface. setup runs before every timed call, so the case is prepared once
+    # per process and cached; asv runs each (case, backend) in a process of its own.
+    def setup(self, case, backend):
+        self.call = prepared(type(self), case, backend).call
+
+    def time_op(self, case, backend):
+        self.call()
+
+
+class Prepared:
+    """A case placed on a backend: inputs, the warmed-up call, and the NumPy inputs."""
+
+    def __init__(self, op, label, backend_name, seed=None):
+        self.backend = get_backend(backend_name)  # NotImplementedError: asv shows n/a
+        self.case = op.case(label)
+        self.seed = case_seed(op.__name__, label) if seed is None else seed
+        self.arrays = op.make_inputs(self.case, np.random.default_rng(self.seed))
+        self.op = op
+        framework = self.backend.framework
+        fn = op.function(framework, self.case)
+        self.call, self.inputs = self.backend.prepare(fn, op.framework_inputs(framework, self.arrays))
+        # One untimed call: compilation, lazy kernel loading, allocator warm-up.
+        self.call()
+
+    def result(self):
+        """One more call, read back into NumPy in the reference layout."""
+        out = self.backend.to_numpy(self.call())
+        return self.op.reference_layout(self.backend.framework, out)
+
+
+_cache = {}
+
+
+def prepared(op, label, backend_name, seed=None):
+    """The prepared case, built once; the previous one is released first (one at a time)."""
+    key = (op, label, backend_name, seed)
+    if key not in _cache:
+        release()
+        _cache[key] = Prepared(op, label, backend_name, seed)
+    return _cache[key]
+
+
+def release():
+    """Drop the cached case and give its device memory back."""
+    for item in _cache.values():
+        backend = item.backend
+        del item.call, item.inputs
+        backend.release()
+    _cache.clear()
