@@ -1,0 +1,46 @@
+"""What each backend's float32 matmul really does, recorded with the timings.
+
+torch on CUDA runs float32 matmuls in full FP32 by default, while MLX allows TF32 where the
+GPU has it (MLX_ENABLE_TF32, default 1). The tables say which precision they compare: these
+two tracked values are measured in the same run, on the same backend.
+"""
+
+import numpy as np
+
+from .backends import BACKEND_NAMES, get_backend
+
+SIZE = 512
+
+
+def matmul(framework):
+    from .backends import mx, torch
+
+    return mx.matmul if framework == "mlx" else torch.matmul
+
+
+class Float32Matmul:
+    """float32 matmul numerics per backend (BENCH_FP32_MATMUL selects them)."""
+
+    params = [BACKEND_NAMES]
+    param_names = ["backend"]
+
+    def setup(self, backend):
+        self.backend = get_backend(backend)
+        rng = np.random.default_rng(0)
+        self.a, self.b = (rng.standard_normal((SIZE, SIZE), dtype=np.float32) for _ in range(2))
+
+    def track_relative_error(self, backend):
+        """max |C - C64| / max |C64| of a 512^3 product: about 1e-7 in FP32, 1e-4 in TF32."""
+        call, _ = self.backend.prepare(matmul(self.backend.framework), [self.a, self.b])
+        got = self.backend.to_numpy(call())
+        exact = self.a.astype(np.float64) @ self.b.astype(np.float64)
+        return float(np.max(np.abs(got - exact)) / np.max(np.abs(exact)))
+
+    track_relative_error.unit = "relative error"
+
+    def track_tf32_allowed(self, backend):
+        """1 when the framework is set to allow TF32 for float32 matmuls, else 0."""
+        self.backend.prepare(matmul(self.backend.framework), [self.a[:1, :1], self.b[:1, :1]])
+        return float(self.backend.settings().get("fp32_matmul") == "tf32 allowed")
+
+    track_tf32_allowed.unit = "flag"

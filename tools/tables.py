@@ -1,0 +1,170 @@
+"""Detailed and average speedup tables from asv results, in the reference table's layout.
+
+    python -m tools.tables                      # latest results, both tables, Markdown on stdout
+    python -m tools.tables --machine h100 --csv out/   # also detailed.csv and average.csv
+
+Times are the median of asv's samples, in milliseconds. A speedup column "a/b" is
+(t_b - t_a) / t_a: "+x%" means a is faster, as in the reference. "nan" marks a backend
+that has no figure for that case.
+"""
+
+import argparse
+import math
+import os
+import sys
+
+import numpy as np
+import pandas as pd
+from tabulate import tabulate
+
+from .errors import ToolError, main_guard, write_atomically
+from .results import SETTINGS_CLASS, TIME_METHOD, frame, results_dir_from_config, select
+
+BACKEND_ORDER = [
+    "mlx_gpu", "mlx_gpu_compile", "mlx_cpu", "mlx_cpu_compile", "mps",
+    "cpu", "cpu_compile", "cuda", "cuda_compile",
+]
+# (first, second): "+x%" means first is faster. The reference's four, then the pairs the
+# suite adds: MLX against torch on the same GPU, and each compiled backend against eager.
+SPEEDUP_PAIRS = [
+    ("mlx_gpu_compile", "mlx_gpu"),
+    ("mlx_gpu", "mps"),
+    ("mlx_gpu", "mlx_cpu"),
+    ("cuda", "cpu"),
+    ("mlx_gpu", "cuda"),
+    ("mlx_cpu_compile", "mlx_cpu"),
+    ("cpu_compile", "cpu"),
+    ("cuda_compile", "cuda"),
+]
+
+
+def speedup_percent(first, second):
+    """The reference's figure: how much faster `first` is than `second`, in percent."""
+    return (second - first) / first * 100
+
+
+def format_percent(x):
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "nan%"
+    return f"{'+' if x > 0 else ''}{int(x)}%"
+
+
+def format_ms(x):
+    return "nan" if x is None or math.isnan(x) else f"{x:.2f}"
+
+
+def latency_ms(df):
+    """Cases x backends, milliseconds, rows in op then declaration order."""
+    times = df[df["method"] == TIME_METHOD].copy()
+    times["row"] = times["op"] + " / " + times["case"]
+    order = times.drop_duplicates("row").sort_values("op", key=lambda s: s.str.lower(), kind="stable")
+    table = times.pivot_table(index="row", columns="backend", values="value", aggfunc="first", dropna=False)
+    table = table.reindex(order["row"]) * 1e3
+    ran = [b for b in BACKEND_ORDER if b in table.columns and table[b].notna().any()]
+    extra = sorted(b for b in table.columns if b not in BACKEND_ORDER and table[b].notna().any())
+    return table[ran + extra], order.set_index("row")["op"]
+
+
+def pairs_for(backends):
+    return [(a, b) for a, b in SPEEDUP_PAIRS if a in backends and b in backends]
+
+
+def detailed(times):
+    out = times.copy()
+    for a, b in pairs_for(times.columns):
+        out[f"{a}/{b} speedup"] = speedup_percent(times[a], times[b])
+    return out
+
+
+def average(times, ops):
+    """The reference's mean time per op (and speedups of those means), plus the geometric
+    mean of the per-case speedup ratios, which one huge case cannot dominate."""
+    means = times.groupby(ops, sort=False).mean()
+    # The reference's mean is undefined where a backend lacks a case: keep it nan then.
+    incomplete = times.isna().groupby(ops, sort=False).any()
+    means = means.mask(incomplete)
+    out = means.copy()
+    for a, b in pairs_for(times.columns):
+        out[f"{a}/{b} speedup"] = speedup_percent(means[a], means[b])
+    for a, b in pairs_for(times.columns):
+        log_ratio = np.log(times[b] / times[a])
+        geomean = np.exp(log_ratio.groupby(ops, sort=False).mean())
+        out[f"{a}/{b} geomean speedup"] = (geomean - 1) * 100
+    out.index.name = None
+    return out
+
+
+def to_markdown(table):
+    cells = [
+        [row] + [format_percent(v) if "speedup" in col else format_ms(v) for col, v in values.items()]
+        for row, values in table.iterrows()
+    ]
+    return tabulate(cells, headers=["Operation"] + list(table.columns), tablefmt="pipe",
+                    colalign=["left"] + ["right"] * len(table.columns), disable_numparse=True)
+
+
+def settings_lines(df):
+    settings = df[df["op"] == SETTINGS_CLASS]
+    errors = settings[settings["method"] == "track_relative_error"].set_index("backend")["value"]
+    flags = settings[settings["method"] == "track_tf32_allowed"].set_index("backend")["value"]
+    parts = []
+    for backend in BACKEND_ORDER:
+        if backend in errors and not math.isnan(errors[backend]):
+            mode = "TF32 allowed" if flags.get(backend) == 1 else "full FP32"
+            parts.append(f"{backend}: {mode}, measured error {errors[backend]:.1e}")
+    if not parts:
+        return []
+    return ["float32 matmul precision (max relative error of a 512^3 product vs float64): " + "; ".join(parts)]
+
+
+def build(args):
+    results_dir = args.results or results_dir_from_config(args.config)
+    selection = select(results_dir, args.machine, args.commit, args.env)
+    df = frame(selection)
+    times, ops = latency_ms(df)
+    if times.empty:
+        raise ToolError(f"{selection.path} has no timings: every backend was skipped or failed")
+    return selection, df, detailed(times), average(times, ops)
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog="python -m tools.tables", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--config", default="asv.conf.json", help="asv config naming the results folder")
+    parser.add_argument("--results", help="results folder (default: the config's results_dir)")
+    parser.add_argument("--machine", help="asv machine name (default: the one with the latest run)")
+    parser.add_argument("--commit", help="commit hash or prefix (default: latest run)")
+    parser.add_argument("--env", help="asv environment name (default: latest run)")
+    parser.add_argument("--markdown", metavar="FILE", help="write the Markdown tables to FILE instead of stdout")
+    parser.add_argument("--csv", metavar="DIR", help="also write DIR/detailed.csv and DIR/average.csv")
+    parser.add_argument("--force", action="store_true", help="overwrite existing output files")
+    return parser.parse_args(argv)
+
+
+@main_guard
+def main(argv=None):
+    args = parse_args(argv)
+    selection, df, detail, avg = build(args)
+    header = f"Results: machine {selection.machine}, commit {selection.commit[:8]}, environment {selection.env}"
+    text = "\n".join(
+        [header, "", "Detailed benchmark (ms per call):", to_markdown(detail), "",
+         "Average benchmark:", to_markdown(avg)]
+        + [""] + settings_lines(df)
+    ) + "\n"
+    outputs = []
+    if args.csv:
+        outputs += [(os.path.join(args.csv, "detailed.csv"), detail.to_csv(index_label="Operation", float_format="%.6g")),
+                    (os.path.join(args.csv, "average.csv"), avg.to_csv(index_label="Operation", float_format="%.6g"))]
+    if args.markdown:
+        outputs.append((args.markdown, text))
+    for path, _ in outputs:  # check every target before writing any
+        if os.path.exists(path) and not args.force:
+            raise ToolError(f"{path} exists; pass --force to overwrite it")
+    for path, content in outputs:
+        write_atomically(path, content, overwrite=args.force)
+    if not args.markdown:
+        sys.stdout.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
