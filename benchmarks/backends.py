@@ -216,6 +216,10 @@ class TorchBackend(Backend):
         return out.numpy()
 
     def release(self):
+        if self.compiled:
+            # Compiled graphs of every case share one code object (the op wrapper): drop them,
+            # or dynamo's recompile limit ends a long run of cases in one process.
+            torch._dynamo.reset()
         if self.device == "cuda":
             torch.cuda.empty_cache()
         elif self.device == "mps":

@@ -11,7 +11,10 @@ import numpy as np
 from .backends import mx, torch
 from .common import Case, OpBenchmark
 
-GRAPH_CASES = [Case(nodes, edges) for nodes in ("64x16", "1024x32") for edges in ("10", "1000", "1000000")]
+EDGE_COUNTS = ("10", "1000", "1000000")
+
+
+SCATTER_CASES = [Case(nodes, edges) for nodes in ("64x16", "1024x32") for edges in EDGE_COUNTS]
 
 
 def edge_index(rng, num_nodes, num_edges):
@@ -54,7 +57,7 @@ class Concat(OpBenchmark):
 class Gather(OpBenchmark):
     """Rows of an N x D matrix picked by M indices."""
 
-    cases = GRAPH_CASES
+    cases = [Case(nodes, edges) for nodes in ("64x256", "1024x32") for edges in EDGE_COUNTS]
     tolerance = 0.0
 
     @classmethod
@@ -79,7 +82,7 @@ class Gather(OpBenchmark):
 class Scatter(OpBenchmark):
     """Assignment of M rows into N rows; with repeated indices any one writer may win."""
 
-    cases = GRAPH_CASES
+    cases = SCATTER_CASES
     make_inputs = staticmethod(scatter_inputs)
 
     @staticmethod
@@ -115,7 +118,7 @@ class Scatter(OpBenchmark):
 class ScatterSum(OpBenchmark):
     """out[index[i], :] += values[i, :] for every i: np.add.at."""
 
-    cases = GRAPH_CASES
+    cases = SCATTER_CASES
     make_inputs = staticmethod(scatter_inputs)
 
     @staticmethod
@@ -144,7 +147,7 @@ class ScatterSum(OpBenchmark):
 class ScatterMax(OpBenchmark):
     """out[index[i], :] = max(out[index[i], :], values[i, :]) for every i: np.maximum.at."""
 
-    cases = GRAPH_CASES
+    cases = SCATTER_CASES
     make_inputs = staticmethod(scatter_inputs)
     tolerance = 0.0
 

@@ -25,8 +25,10 @@ Example::
 """
 
 import abc
+import importlib
 import math
 import os
+import pkgutil
 import zlib
 
 import numpy as np
@@ -85,6 +87,17 @@ def case_seed(op_name, label):
     return zlib.crc32(f"{op_name}/{label}".encode())
 
 
+_registry = {}
+
+
+def all_ops():
+    """Every op of the suite, in table order (by name)."""
+    for module in pkgutil.iter_modules([os.path.dirname(__file__)]):
+        if module.name.startswith("bench_"):
+            importlib.import_module(f"{__package__}.{module.name}")
+    return [_registry[name] for name in sorted(_registry, key=str.lower)]
+
+
 class OpBenchmark(abc.ABC):
     """Base of every op benchmark: asv parameters, setup, the timed call.
 
@@ -109,6 +122,7 @@ class OpBenchmark(abc.ABC):
         super().__init_subclass__(**kwargs)
         if cls.cases:
             cls.params = [[c.label() for c in cls.cases], BACKEND_NAMES]
+            _registry[cls.__name__] = cls
 
     @staticmethod
     @abc.abstractmethod

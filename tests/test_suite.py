@@ -1,0 +1,101 @@
+"""The suite's shape: the reference case set, asv parameters, profiles, imports, backends."""
+
+import inspect
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from benchmarks import backends, common
+from conftest import ROOT
+
+OPS = common.all_ops()
+
+
+def reference_rows():
+    with open(os.path.join(ROOT, "tests", "data", "reference_cases.txt")) as f:
+        return [line.strip() for line in f if line.strip() and not line.startswith("#")]
+
+
+def test_reference_profile_has_exactly_the_reference_cases():
+    rows = [f"{op.__name__} / {case.label('reference')}" for op in OPS for case in op.cases]
+    assert len(OPS) == 23
+    assert sorted(rows) == sorted(reference_rows())
+    assert len(rows) == 91
+
+
+@pytest.mark.parametrize("op", OPS, ids=lambda op: op.__name__)
+def test_asv_parameters_match_setup(op):
+    setup_args = list(inspect.signature(op.setup).parameters)[1:]
+    assert op.param_names == setup_args == ["case", "backend"]
+    assert len(op.params) == len(op.param_names)
+    assert op.params[1] == backends.BACKEND_NAMES
+    assert len(set(op.params[0])) == len(op.params[0]), "case labels must be unique"
+
+
+@pytest.mark.parametrize("op", OPS, ids=lambda op: op.__name__)
+def test_small_profile_keeps_ranks_axes_and_distinct_cases(op):
+    small = [c.shapes("small") for c in op.cases]
+    for case, shapes in zip(op.cases, small):
+        assert [len(s) for s in shapes] == [len(s) for s in case.reference_shapes]
+        assert case.label("small").endswith(f"axi={case.axis}") == (case.axis is not None)
+    assert len({c.label("small") for c in op.cases}) == len(op.cases)
+
+
+def test_shrink_is_strictly_increasing_above_16():
+    sizes = [1, 3, 11, 16, 17, 32, 64, 1000, 1024, 51200, 1000000]
+    shrunk = [common.shrink(d) for d in sizes]
+    assert shrunk[:4] == sizes[:4]
+    assert all(a < b for a, b in zip(shrunk, shrunk[1:]))
+    assert max(shrunk) < 1100
+
+
+def test_every_case_builds_inputs_of_its_declared_shapes(seed):
+    import numpy as np
+
+    for op in OPS:
+        for case in op.cases:
+            arrays = op.make_inputs(case, np.random.default_rng(seed))
+            assert all(np.all(np.isfinite(a[np.isfinite(a)])) for a in arrays)
+            assert arrays[0].dtype == np.float32, op.__name__
+
+
+def test_importing_the_suite_initialises_no_gpu_framework():
+    # mlx.core's CUDA build initialises CUDA on import; asv's forkserver must never import it.
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]);"
+        "from benchmarks import common; common.all_ops(); import benchmarks.bench_settings;"
+        "assert 'mlx.core' not in sys.modules, 'mlx.core imported';"
+        "import torch; assert not torch.cuda.is_initialized(), 'CUDA initialised'"
+    )
+    subprocess.run([sys.executable, "-c", code, ROOT], check=True, timeout=300)
+
+
+def test_absent_backend_is_skipped_with_its_reason():
+    absent = [name for name, b in backends.BACKENDS.items() if b.unavailable_reason()]
+    if not absent:
+        pytest.skip("every backend is present on this machine")
+    name = absent[0]
+    with pytest.raises(NotImplementedError, match=name + ": .+"):
+        backends.get_backend(name)
+
+
+def test_backend_selection_skips_the_others(monkeypatch):
+    monkeypatch.setenv(backends.SELECT_ENV, "cpu")
+    with pytest.raises(NotImplementedError, match="not selected"):
+        backends.get_backend("mlx_cpu")
+    monkeypatch.setenv(backends.SELECT_ENV, "cpu,nonsense")
+    with pytest.raises(ValueError, match="nonsense"):
+        backends.get_backend("cpu")
+
+
+def test_asv_config_has_only_keys_asv_knows():
+    from asv import config, util
+
+    conf = util.load_json(os.path.join(ROOT, "asv.conf.json"), js_comments=True)
+    known = set(vars(config.Config())) | {"version"}
+    assert set(conf) - known == set()
+    assert conf["launch_method"] == "forkserver"
+    assert json.dumps(conf)  # plain data
