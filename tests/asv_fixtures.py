@@ -1,0 +1,41 @@
+"""Results trees written through asv's own API, for testing the tools without running asv."""
+
+import datetime
+import itertools
+import os
+
+from asv import util
+from asv.machine import Machine
+from asv.results import Results
+from asv.runner import BenchmarkResult
+
+BACKENDS = ["mlx_gpu", "mlx_gpu_compile", "mlx_cpu", "mlx_cpu_compile", "mps",
+            "cpu", "cuda", "cpu_compile", "cuda_compile"]
+
+
+def write_results(results_dir, machine, commit, timings, env="existing-py", started=None,
+                  settings=None):
+    """`timings`: {benchmark name: {case: {backend: seconds or None (failed) / nan (skipped)}}}."""
+    util.write_json(os.path.join(results_dir, machine, "machine.json"),
+                    {"machine": machine, "arch": "x86_64", "cpu": "test", "num_cpu": "2",
+                     "os": "Linux", "ram": "1"}, Machine.api_version)
+    started = started or datetime.datetime(2026, 11, 1, tzinfo=datetime.timezone.utc)
+    result = Results({"machine": machine, "python": "3.11"}, {}, commit, 0, "3.11", env, {})
+    for name, per_case in timings.items():
+        cases = list(per_case)
+        params = [[repr(c) for c in cases], [repr(b) for b in BACKENDS]]
+        values = [per_case[c].get(b, float("nan")) for c, b in itertools.product(cases, BACKENDS)]
+        add(result, name, params, values, started)
+    for name, per_backend in (settings or {}).items():
+        params = [[repr(b) for b in BACKENDS]]
+        add(result, name, params, [per_backend.get(b, float("nan")) for b in BACKENDS], started)
+    result.save(results_dir)
+    return result
+
+
+def add(result, name, params, values, started):
+    benchmark = {"name": name, "params": params, "version": "1"}
+    samples = [None if v is None or v != v else [v] for v in values]
+    result.add_result(benchmark, BenchmarkResult(result=values, samples=samples, number=[1] * len(values),
+                                                 errcode=0, stderr="", profile=None),
+                      started_at=started, duration=1.0)

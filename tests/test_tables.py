@@ -1,0 +1,111 @@
+"""The tables tool against results trees written through asv's API."""
+
+import datetime
+import math
+import os
+
+import pandas as pd
+import pytest
+
+from asv_fixtures import write_results
+from tools import tables
+
+ARGMAX = "bench_reductions.Argmax.time_op"
+SORT = "bench_reductions.Sort.time_op"
+SETTINGS = {
+    "bench_settings.Float32Matmul.track_relative_error": {"mlx_gpu": 2e-4, "cuda": 3e-7},
+    "bench_settings.Float32Matmul.track_tf32_allowed": {"mlx_gpu": 1.0, "cuda": 0.0},
+}
+
+
+@pytest.fixture
+def results(tmp_path):
+    timings = {
+        ARGMAX: {
+            "dim=64x1024x128 axi=0": {"mlx_gpu": 0.002, "mlx_gpu_compile": 0.001, "cuda": 0.004, "cpu": 0.04},
+            "dim=64x1024x128 axi=1": {"mlx_gpu": 0.001, "mlx_gpu_compile": 0.001, "cuda": 0.0005, "cpu": None},
+        },
+        SORT: {"dim=64x128x1024 axi=0": {"mlx_gpu": 0.010, "mlx_gpu_compile": 0.02, "cuda": 0.01, "cpu": 0.5}},
+    }
+    write_results(str(tmp_path / "results"), "box", "a" * 40, timings, settings=SETTINGS)
+    return tmp_path / "results"
+
+
+def run(results, *args, capsys):
+    status = tables.main(["--results", str(results), *args])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_detailed_table_layout_and_reference_speedups(results, capsys):
+    status, out, err = run(results, capsys=capsys)
+    assert status == 0, err
+    lines = out.splitlines()
+    header = next(line for line in lines if line.startswith("| Operation"))
+    # a column per backend that ran, in the reference order, then the speedup pairs present
+    assert [c.strip() for c in header.strip("|").split("|")] == [
+        "Operation", "mlx_gpu", "mlx_gpu_compile", "cpu", "cuda",
+        "mlx_gpu_compile/mlx_gpu speedup", "cuda/cpu speedup", "mlx_gpu/cuda speedup",
+    ]
+    row = next(line for line in lines if line.startswith("| Argmax / dim=64x1024x128 axi=0"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[1:5] == ["2.00", "1.00", "40.00", "4.00"]
+    # compile twice as fast: +100%; cuda 10x faster than cpu: +900%; mlx_gpu twice as fast as cuda: +100%
+    assert cells[5:] == ["+100%", "+900%", "+100%"]
+    failed = next(line for line in lines if line.startswith("| Argmax / dim=64x1024x128 axi=1"))
+    assert [c.strip() for c in failed.strip("|").split("|")][3] == "nan"
+    assert "nan%" in failed
+
+
+def test_average_table_means_and_geometric_mean(results, capsys, tmp_path):
+    status, _, err = run(results, "--csv", str(tmp_path), capsys=capsys)
+    assert status == 0, err
+    avg = pd.read_csv(tmp_path / "average.csv", index_col=0)
+    # mean of 2 ms and 1 ms; the geometric mean of the per-case ratios 4/2 and 0.5/1 is 1: 0 %
+    assert avg.loc["Argmax", "mlx_gpu"] == pytest.approx(1.5)
+    assert avg.loc["Argmax", "mlx_gpu/cuda geomean speedup"] == pytest.approx(0.0, abs=1e-9)
+    assert avg.loc["Argmax", "mlx_gpu/cuda speedup"] == pytest.approx((2.25 - 1.5) / 1.5 * 100)
+    assert math.isnan(avg.loc["Argmax", "cpu"])  # a case without a figure: no mean
+    detailed = pd.read_csv(tmp_path / "detailed.csv", index_col=0)
+    assert detailed.loc["Sort / dim=64x128x1024 axi=0", "mlx_gpu_compile/mlx_gpu speedup"] == pytest.approx(-50)
+
+
+def test_settings_line_reports_measured_precision(results, capsys):
+    _, out, _ = run(results, capsys=capsys)
+    assert "mlx_gpu: TF32 allowed, measured error 2.0e-04" in out
+    assert "cuda: full FP32, measured error 3.0e-07" in out
+
+
+def test_selects_latest_run_or_the_named_commit(results, capsys):
+    later = datetime.datetime(2026, 11, 2, tzinfo=datetime.timezone.utc)
+    write_results(str(results), "box", "b" * 40,
+                  {ARGMAX: {"dim=64x1024x128 axi=0": {"mlx_gpu": 0.009}}}, started=later)
+    _, out, _ = run(results, capsys=capsys)
+    assert "commit bbbbbbbb" in out and "9.00" in out
+    _, out, _ = run(results, "--commit", "aaaa", capsys=capsys)
+    assert "commit aaaaaaaa" in out and "2.00" in out
+
+
+def test_markdown_file_is_not_overwritten_without_force(results, capsys, tmp_path):
+    target = tmp_path / "tables.md"
+    target.write_text("precious")
+    status, _, err = run(results, "--markdown", str(target), capsys=capsys)
+    assert status == 2 and "--force" in err and target.read_text() == "precious"
+    status, _, _ = run(results, "--markdown", str(target), "--force", capsys=capsys)
+    assert status == 0 and "Detailed benchmark" in target.read_text()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--machine", "nope"], "unknown machine 'nope'"),
+    (["--commit", "ffff"], "no results for commit 'ffff'"),
+    (["--env", "conda-py"], "no results for environment 'conda-py'"),
+])
+def test_unknown_selection_is_one_line_and_status_2(results, capsys, args, message):
+    status, out, err = run(results, *args, capsys=capsys)
+    assert status == 2 and out == ""
+    assert err.count("\n") == 1 and message in err
+
+
+def test_missing_results_folder(tmp_path, capsys):
+    status, _, err = run(tmp_path / "none", capsys=capsys)
+    assert status == 2 and "no results folder" in err
