@@ -279,9 +279,12 @@ def warm_up_torch_compile():
     The first compile in a process costs about 4 s on 2 cores (importing and initialising
     dynamo and inductor); later ones take about 0.1 s for these ops. Done here, in asv's
     forkserver, every forked benchmark process inherits it. The graph runs on one CPU
-    element: inductor emits no OpenMP code for it and no GPU is touched, so forking stays safe.
+    element: inductor emits no OpenMP code for it.
     """
-    if torch is None:
+    # On a CUDA machine inductor's start-up initialises CUDA, and a process forked after
+    # that cannot use it (seen on the H100: "Cannot re-initialize CUDA in forked
+    # subprocess"). There each compile backend pays the start-up itself.
+    if torch is None or torch.cuda.is_available():  # NVML-based check: CUDA stays uninitialised
         return
     try:
         torch.compile(torch.neg, fullgraph=True, dynamic=False)(torch.zeros(1))
