@@ -158,6 +158,7 @@ class MLXBackend(Backend):
             "mlx": importlib.import_module("mlx.core").__version__,
             # MLX only uses TF32 on GPUs that have it (CUDA tensor cores, M5-class Metal).
             "fp32_matmul": "tf32 allowed" if (tf32 and self.device == "gpu") else "fp32",
+            "fp32_conv": "tf32 allowed" if (tf32 and self.device == "gpu") else "fp32",
         }
 
     def prepare(self, fn, arrays):
@@ -230,9 +231,10 @@ class TorchBackend(Backend):
         if self.device == "cuda":
             tf32 = torch.backends.cuda.matmul.allow_tf32
             info["fp32_matmul"] = "tf32 allowed" if tf32 else "fp32"
-            info["conv_tf32"] = "tf32 allowed" if torch.backends.cudnn.allow_tf32 else "fp32"
+            # cuDNN's default differs from cuBLAS's: TF32 convolutions are on unless disabled.
+            info["fp32_conv"] = "tf32 allowed" if torch.backends.cudnn.allow_tf32 else "fp32"
         else:
-            info["fp32_matmul"] = "fp32"
+            info["fp32_matmul"] = info["fp32_conv"] = "fp32"
         return info
 
     def prepare(self, fn, arrays):

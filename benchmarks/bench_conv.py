@@ -20,7 +20,7 @@ def channels_last(a):
 
 
 class _Convolution(OpBenchmark):
-    tf32_sensitive = True  # cuDNN and MLX may run float32 convolutions on TF32 tensor cores
+    tf32_setting = "fp32_conv"  # cuDNN and MLX may run float32 convolutions on TF32 tensor cores
 
     @classmethod
     def framework_inputs(cls, framework, arrays):

@@ -17,7 +17,7 @@ class MatMul(OpBenchmark):
         Case("64x1000000", "1000000x32"),
         Case("1000000x64", "64x1024"),
     ]
-    tf32_sensitive = True
+    tf32_setting = "fp32_matmul"
 
     @staticmethod
     def mlx_fn(a, b):
@@ -46,7 +46,7 @@ class Linear(OpBenchmark):
         Case("100x1024x512", "512x1024", "1024"),
         Case("100x1x51200", "51200x1", "1"),
     ]
-    tf32_sensitive = True
+    tf32_setting = "fp32_matmul"
 
     @classmethod
     def make_inputs(cls, case, rng):

@@ -72,7 +72,7 @@ class ScaledDotProductAttention(OpBenchmark):
         Case("64x16x16x1024", "64x16x16x1024", "64x16x16x1024"),
         Case("64x16x16x1024", "64x16x64x1024", "64x16x64x1024"),
     ]
-    tf32_sensitive = True
+    tf32_setting = "fp32_matmul"
 
     @classmethod
     def make_inputs(cls, case, rng):

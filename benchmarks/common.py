@@ -114,8 +114,9 @@ class OpBenchmark(abc.ABC):
     timeout = 600
     # float32 tolerance of `check`, relative to the result's scale.
     tolerance = 1e-4
-    # Matmul-family ops lose precision where TF32 is allowed (10-bit mantissa).
-    tf32_sensitive = False
+    # Matmul-family ops lose precision where TF32 is allowed (10-bit mantissa): the backend
+    # setting (see Backend.settings) that decides it, or None.
+    tf32_setting = None
     tf32_tolerance = 5e-3
 
     def __init_subclass__(cls, **kwargs):
@@ -178,7 +179,7 @@ class OpBenchmark(abc.ABC):
 
     @classmethod
     def tolerance_for(cls, backend):
-        if cls.tf32_sensitive and backend.settings().get("fp32_matmul") == "tf32 allowed":
+        if cls.tf32_setting and backend.settings().get(cls.tf32_setting) == "tf32 allowed":
             return cls.tf32_tolerance
         return cls.tolerance
 
