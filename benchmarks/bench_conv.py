@@ -8,7 +8,7 @@ compute the same cross-correlation; results are compared in MLX's layout.
 import numpy as np
 
 from .backends import mx, torch
-from .common import Case, OpBenchmark
+from .common import Case, OpBenchmark, numel
 
 
 def channels_first(a):
@@ -21,6 +21,21 @@ def channels_last(a):
 
 class _Convolution(OpBenchmark):
     tf32_setting = "fp32_conv"  # cuDNN and MLX may run float32 convolutions on TF32 tensor cores
+
+    @staticmethod
+    def output_shape(x, w):
+        n, *spatial, _ = x
+        out, *kernel, _ = w
+        return (n, *(s - k + 1 for s, k in zip(spatial, kernel)), out)
+
+    @classmethod
+    def footprint(cls, shapes):
+        return 4 * sum(numel(s) for s in shapes), 4 * numel(cls.output_shape(*shapes))
+
+    @classmethod
+    def flops(cls, shapes):
+        x, w = shapes
+        return 2 * numel(cls.output_shape(x, w)) * numel(w[1:])
 
     @classmethod
     def framework_inputs(cls, framework, arrays):

@@ -9,12 +9,18 @@ N x D zero matrix, every column, and return the result.
 import numpy as np
 
 from .backends import mx, torch
-from .common import Case, OpBenchmark
+from .common import Case, OpBenchmark, numel
 
 EDGE_COUNTS = ("10", "1000", "1000000")
 
 
 SCATTER_CASES = [Case(nodes, edges) for nodes in ("64x16", "1024x32") for edges in EDGE_COUNTS]
+
+
+def graph_footprint(shapes, rows_out):
+    """(input, output) bytes of the graph ops: N x D features, M int64 indices, M x D rows."""
+    (num_nodes, features), (num_edges,) = shapes
+    return 4 * num_nodes * features + 8 * num_edges + 4 * num_edges * features, 4 * rows_out(num_nodes, num_edges) * features
 
 
 def edge_index(rng, num_nodes, num_edges):
@@ -41,6 +47,10 @@ class Concat(OpBenchmark):
     ]
     tolerance = 0.0
 
+    @classmethod
+    def footprint(cls, shapes):
+        return 4 * sum(numel(s) for s in shapes), 4 * sum(numel(s) for s in shapes)
+
     @staticmethod
     def mlx_fn(a, b, axis):
         return mx.concatenate([a, b], axis=axis)
@@ -59,6 +69,7 @@ class Gather(OpBenchmark):
 
     cases = [Case(nodes, edges) for nodes in ("64x256", "1024x32") for edges in EDGE_COUNTS]
     tolerance = 0.0
+    footprint = staticmethod(lambda shapes: graph_footprint(shapes, lambda nodes, edges: edges))
 
     @classmethod
     def make_inputs(cls, case, rng):
@@ -83,6 +94,7 @@ class Scatter(OpBenchmark):
     """Assignment of M rows into N rows; with repeated indices any one writer may win."""
 
     cases = SCATTER_CASES
+    footprint = staticmethod(lambda shapes: graph_footprint(shapes, lambda nodes, edges: nodes))
     make_inputs = staticmethod(scatter_inputs)
 
     @staticmethod
@@ -119,6 +131,7 @@ class ScatterSum(OpBenchmark):
     """out[index[i], :] += values[i, :] for every i: np.add.at."""
 
     cases = SCATTER_CASES
+    footprint = staticmethod(lambda shapes: graph_footprint(shapes, lambda nodes, edges: nodes))
     make_inputs = staticmethod(scatter_inputs)
 
     @staticmethod
@@ -148,6 +161,7 @@ class ScatterMax(OpBenchmark):
     """out[index[i], :] = max(out[index[i], :], values[i, :]) for every i: np.maximum.at."""
 
     cases = SCATTER_CASES
+    footprint = staticmethod(lambda shapes: graph_footprint(shapes, lambda nodes, edges: nodes))
     make_inputs = staticmethod(scatter_inputs)
     tolerance = 0.0
 

@@ -1,9 +1,11 @@
 """Matrix products."""
 
+import math
+
 import numpy as np
 
 from .backends import mx, torch
-from .common import Case, OpBenchmark
+from .common import Case, OpBenchmark, numel
 
 
 class MatMul(OpBenchmark):
@@ -18,6 +20,17 @@ class MatMul(OpBenchmark):
         Case("1000000x64", "64x1024"),
     ]
     tf32_setting = "fp32_matmul"
+
+    @classmethod
+    def footprint(cls, shapes):
+        (*batch_a, m, k), (*batch_b, _, n) = shapes
+        batch = math.prod(np.broadcast_shapes(tuple(batch_a), tuple(batch_b)))
+        return 4 * sum(numel(s) for s in shapes), 4 * batch * m * n
+
+    @classmethod
+    def flops(cls, shapes):
+        (*batch_a, m, k), (*batch_b, _, n) = shapes
+        return 2 * math.prod(np.broadcast_shapes(tuple(batch_a), tuple(batch_b))) * m * n * k
 
     @staticmethod
     def mlx_fn(a, b):
@@ -47,6 +60,16 @@ class Linear(OpBenchmark):
         Case("100x1x51200", "51200x1", "1"),
     ]
     tf32_setting = "fp32_matmul"
+
+    @classmethod
+    def footprint(cls, shapes):
+        x, (fan_in, fan_out), _ = shapes
+        return 4 * sum(numel(s) for s in shapes), 4 * numel(x[:-1]) * fan_out
+
+    @classmethod
+    def flops(cls, shapes):
+        x, (fan_in, fan_out), _ = shapes
+        return 2 * numel(x[:-1]) * fan_in * fan_out
 
     @classmethod
     def make_inputs(cls, case, rng):

@@ -5,7 +5,7 @@ import math
 import numpy as np
 
 from .backends import F, mx, nn
-from .common import Case, OpBenchmark
+from .common import Case, OpBenchmark, numel
 
 
 class BCE(OpBenchmark):
@@ -73,6 +73,17 @@ class ScaledDotProductAttention(OpBenchmark):
         Case("64x16x16x1024", "64x16x64x1024", "64x16x64x1024"),
     ]
     tf32_setting = "fp32_matmul"
+
+    @classmethod
+    def footprint(cls, shapes):
+        q, k, v = shapes
+        scores = numel(q[:-1]) * k[-2]
+        return 4 * (sum(numel(s) for s in shapes) + q[-2] * k[-2]), 4 * max(numel(q), scores)
+
+    @classmethod
+    def flops(cls, shapes):
+        q, k, _ = shapes
+        return 4 * numel(q) * k[-2]
 
     @classmethod
     def make_inputs(cls, case, rng):

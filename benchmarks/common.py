@@ -82,6 +82,42 @@ class Case:
         return {} if self.axis is None else {"axis": self.axis}
 
 
+GIB = 2**30
+MEMORY_LIMIT_ENV = "BENCH_MEMORY_LIMIT_GIB"
+
+
+def numel(shape):
+    return math.prod(shape)
+
+
+def available_memory(backend):
+    """Bytes free on the backend's device (and so for the case), capped by BENCH_MEMORY_LIMIT_GIB."""
+    from .backends import mx, torch
+
+    free = None
+    if backend.framework == "torch" and backend.device == "cuda":
+        free = torch.cuda.mem_get_info()[0]
+    elif backend.framework == "torch" and backend.device == "mps":
+        free = torch.mps.recommended_max_memory() - torch.mps.driver_allocated_memory()
+    elif backend.framework == "mlx" and backend.device == "gpu":
+        info = mx.device_info()
+        total = info.get("max_recommended_working_set_size") or info.get("memory_size")
+        free = total - mx.get_active_memory() if total else None
+    if free is None:  # CPU backends, or a device that does not say
+        free = host_available_memory()
+    limit = os.environ.get(MEMORY_LIMIT_ENV)
+    return min(free, float(limit) * GIB) if limit else free
+
+
+def host_available_memory():
+    try:
+        with open("/proc/meminfo") as f:
+            fields = dict(line.split(":", 1) for line in f)
+        return int(fields["MemAvailable"].split()[0]) * 1024
+    except (OSError, KeyError, ValueError):
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
 def case_seed(op_name, label):
     """A stable seed per case: every backend sees the same inputs, and a rerun too."""
     return zlib.crc32(f"{op_name}/{label}".encode())
@@ -109,9 +145,6 @@ class OpBenchmark(abc.ABC):
 
     cases = []
     param_names = ["case", "backend"]
-    # The slowest reference case on the slowest backend (MLX CPU, 1000000x64 @ 64x1024)
-    # takes about a minute per call; torch.compile may take as long before the first call.
-    timeout = 600
     # float32 tolerance of `check`, relative to the result's scale.
     tolerance = 1e-4
     # Matmul-family ops lose precision where TF32 is allowed (10-bit mantissa): the backend
@@ -124,6 +157,11 @@ class OpBenchmark(abc.ABC):
         if cls.cases:
             cls.params = [[c.label() for c in cls.cases], BACKEND_NAMES]
             _registry[cls.__name__] = cls
+            # asv kills a benchmark process after `timeout` s. A process makes about 5 calls
+            # (warm-up, asv's warm-up, samples) plus set-up and compilation: e.g. MatMul
+            # 1000000x64 @ 64x1024 takes 61 s a call on MLX's CPU backend (2 cores).
+            slowest = max(cls.expected_seconds(c.shapes("reference")) for c in cls.cases)
+            cls.timeout = int(120 + 6 * slowest)
 
     @staticmethod
     @abc.abstractmethod
@@ -146,6 +184,32 @@ class OpBenchmark(abc.ABC):
             if c.label() == label:
                 return c
         raise KeyError(f"{cls.__name__} has no case {label!r} in the {profile()} profile")
+
+    # Cost model: used to skip cases that would not fit in memory, and to size asv's timeout.
+    @classmethod
+    def footprint(cls, shapes):
+        """(input bytes, output bytes) of a case; float32 operands, output as large as the
+        largest input unless the op says otherwise."""
+        return 4 * sum(numel(s) for s in shapes), 4 * max(numel(s) for s in shapes)
+
+    @classmethod
+    def flops(cls, shapes):
+        """Arithmetic of one call; element-wise ops count a few per element."""
+        return 10 * sum(numel(s) for s in shapes)
+
+    @classmethod
+    def memory_needed(cls, case, backend):
+        """Bytes a case holds at once: inputs, output and one output-sized temporary on the
+        device, plus the NumPy copies of the inputs on the host (the same memory on a CPU)."""
+        inputs, output = cls.footprint(case.shapes())
+        on_device = inputs + 2 * output
+        return on_device + inputs if backend.device == "cpu" else on_device
+
+    @classmethod
+    def expected_seconds(cls, case_shapes):
+        """A generous single-call time: 1 GFLOP/s and 1 GB/s (a slow 2-core CPU)."""
+        inputs, output = cls.footprint(case_shapes)
+        return cls.flops(case_shapes) / 1e9 + (inputs + output) / 1e9
 
     @classmethod
     def make_inputs(cls, case, rng):
@@ -219,6 +283,10 @@ class Prepared:
     def __init__(self, op, label, backend_name, seed=None):
         self.backend = get_backend(backend_name)  # NotImplementedError: asv shows n/a
         self.case = op.case(label)
+        need, free = op.memory_needed(self.case, self.backend), available_memory(self.backend)
+        if need > free:
+            raise NotImplementedError(
+                f"{backend_name}: needs {need / GIB:.2f} GiB, device has {free / GIB:.2f} GiB free")
         self.seed = case_seed(op.__name__, label) if seed is None else seed
         self.arrays = op.make_inputs(self.case, np.random.default_rng(self.seed))
         self.op = op

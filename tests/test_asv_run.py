@@ -42,7 +42,7 @@ def small_run(tmp_path_factory):
 def test_every_case_has_a_figure_on_every_present_backend(small_run, capsys):
     results, commit = small_run
     present = [name for name, b in backends.BACKENDS.items() if not b.unavailable_reason()]
-    selection, df, detail, _ = tables.build(tables.parse_args(["--results", str(results), "--commit", commit]))
+    detail = tables.build(tables.parse_args(["--results", str(results), "--commit", commit])).detailed
     expected_rows = [f"{op.__name__} / {case.label('small')}" for op in common.all_ops() for case in op.cases]
     assert sorted(detail.index) == sorted(expected_rows)
     assert set(present) <= set(detail.columns)
@@ -54,7 +54,8 @@ def test_every_case_has_a_figure_on_every_present_backend(small_run, capsys):
 def test_absent_backends_were_skipped_not_run(small_run):
     results, commit = small_run
     absent = [name for name, b in backends.BACKENDS.items() if b.unavailable_reason()]
-    _, df, detail, _ = tables.build(tables.parse_args(["--results", str(results), "--commit", commit]))
+    built = tables.build(tables.parse_args(["--results", str(results), "--commit", commit]))
+    detail, df = built.detailed, built.df
     times = df[df["method"] == "time_op"]
     assert times[times["backend"].isin(absent)]["value"].isna().all()
     assert not set(absent) & set(detail.columns)

@@ -53,8 +53,21 @@ def test_detailed_table_layout_and_reference_speedups(results, capsys):
     # compile twice as fast: +100%; cuda 10x faster than cpu: +900%; mlx_gpu twice as fast as cuda: +100%
     assert cells[5:] == ["+100%", "+900%", "+100%"]
     failed = next(line for line in lines if line.startswith("| Argmax / dim=64x1024x128 axi=1"))
-    assert [c.strip() for c in failed.strip("|").split("|")][3] == "nan"
+    assert [c.strip() for c in failed.strip("|").split("|")][3] == "err"  # asv: None = failed
     assert "nan%" in failed
+    assert "Failed (1): Argmax / dim=64x1024x128 axi=1 on cpu" in out
+
+
+def test_skipped_backend_is_nan_and_failed_is_err(tmp_path, capsys):
+    timings = {ARGMAX: {"dim=1 axi=0": {"mlx_gpu": 0.001, "cuda": float("nan"), "cpu": None}}}
+    write_results(str(tmp_path / "r"), "box", "c" * 40, timings)
+    status, out, err = run(tmp_path / "r", capsys=capsys)
+    assert status == 0, err
+    row = next(line for line in out.splitlines() if line.startswith("| Argmax / dim=1 axi=0"))
+    header = next(line for line in out.splitlines() if line.startswith("| Operation"))
+    columns = [c.strip() for c in header.strip("|").split("|")]
+    cells = dict(zip(columns, (c.strip() for c in row.strip("|").split("|"))))
+    assert cells["cpu"] == "err" and "cuda" not in cells  # a backend that never ran has no column
 
 
 def test_average_table_means_and_geometric_mean(results, capsys, tmp_path):

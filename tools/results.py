@@ -3,6 +3,7 @@
 import ast
 import itertools
 import json
+import math
 import os
 from dataclasses import dataclass
 
@@ -13,6 +14,8 @@ from asv import util as asv_util
 from .errors import ToolError
 
 TIME_METHOD = "time_op"
+# Beside a results file while asv runs (tools/asv_checkpoint.py): planned and finished cases.
+PROGRESS_SUFFIX = ".progress"
 SETTINGS_CLASS = "Float32Matmul"
 
 
@@ -118,6 +121,13 @@ def frame(selection):
                 row["case"], row["backend"] = None, combo[0]
             else:
                 continue
+            # asv stores None for a case that raised or timed out, NaN for a skipped one.
+            if value is None:
+                row["status"] = "failed"
+            elif isinstance(value, (int, float)) and not math.isnan(value):
+                row["status"] = "ok"
+            else:
+                row["status"] = "skipped"
             row["q25"] = (stat or {}).get("q_25")
             row["q75"] = (stat or {}).get("q_75")
             rows.append(row)
@@ -126,3 +136,30 @@ def frame(selection):
     df = pd.DataFrame(rows)
     df["value"] = pd.to_numeric(df["value"], errors="coerce")
     return df
+
+
+def not_run(selection):
+    """Cases an interrupted run planned but never finished, as "Op / case on backend" strings.
+
+    The progress file is written by tools/asv_checkpoint.py while asv runs and removed when
+    the run completes; its absence means nothing is missing.
+    """
+    path = selection.path + PROGRESS_SUFFIX
+    if not os.path.exists(path):
+        return []
+    try:
+        with open(path) as f:
+            progress = json.load(f)
+        planned, done = progress["planned"], progress["done"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise ToolError(f"{path} is not a readable progress file; delete it to ignore it") from None
+    missing = []
+    for name, plan in planned.items():
+        finished = set(done.get(name, []))
+        combos = list(itertools.product(*_param_values(plan["params"]))) or [()]
+        op = name.split(".")[-2] if name.count(".") >= 2 else name
+        for i in plan["selected"]:
+            if i not in finished and i < len(combos):
+                combo = combos[i]
+                missing.append(f"{op} / {combo[0]} on {combo[1]}" if len(combo) == 2 else f"{op} {combo}")
+    return missing

@@ -18,7 +18,7 @@ import pandas as pd
 from tabulate import tabulate
 
 from .errors import ToolError, main_guard, write_atomically
-from .results import SETTINGS_CLASS, TIME_METHOD, frame, results_dir_from_config, select
+from .results import SETTINGS_CLASS, TIME_METHOD, frame, not_run, results_dir_from_config, select
 
 BACKEND_ORDER = [
     "mlx_gpu", "mlx_gpu_compile", "mlx_cpu", "mlx_cpu_compile", "mps",
@@ -53,16 +53,23 @@ def format_ms(x):
     return "nan" if x is None or math.isnan(x) else f"{x:.2f}"
 
 
+FAILED = "err"
+
+
 def latency_ms(df):
-    """Cases x backends, milliseconds, rows in op then declaration order."""
+    """Cases x backends in milliseconds (rows in op, then declaration order), the op of each
+    row, and a same-shaped frame that is True where the case failed on that backend."""
     times = df[df["method"] == TIME_METHOD].copy()
     times["row"] = times["op"] + " / " + times["case"]
     order = times.drop_duplicates("row").sort_values("op", key=lambda s: s.str.lower(), kind="stable")
     table = times.pivot_table(index="row", columns="backend", values="value", aggfunc="first", dropna=False)
+    failed = (times.assign(failed=times["status"] == "failed")
+              .pivot_table(index="row", columns="backend", values="failed", aggfunc="first", fill_value=False))
     table = table.reindex(order["row"]) * 1e3
-    ran = [b for b in BACKEND_ORDER if b in table.columns and table[b].notna().any()]
-    extra = sorted(b for b in table.columns if b not in BACKEND_ORDER and table[b].notna().any())
-    return table[ran + extra], order.set_index("row")["op"]
+    failed = failed.reindex(index=table.index, columns=table.columns, fill_value=False).astype(bool)
+    ran = [b for b in table.columns if table[b].notna().any() or failed[b].any()]
+    columns = [b for b in BACKEND_ORDER if b in ran] + sorted(b for b in ran if b not in BACKEND_ORDER)
+    return table[columns], order.set_index("row")["op"], failed[columns]
 
 
 def pairs_for(backends):
@@ -94,11 +101,15 @@ def average(times, ops):
     return out
 
 
-def to_markdown(table):
-    cells = [
-        [row] + [format_percent(v) if "speedup" in col else format_ms(v) for col, v in values.items()]
-        for row, values in table.iterrows()
-    ]
+def to_markdown(table, failed=None):
+    def cell(row, col, v):
+        if "speedup" in col:
+            return format_percent(v)
+        if failed is not None and col in failed.columns and row in failed.index and failed.at[row, col]:
+            return FAILED
+        return format_ms(v)
+
+    cells = [[row] + [cell(row, col, v) for col, v in values.items()] for row, values in table.iterrows()]
     return tabulate(cells, headers=["Operation"] + list(table.columns), tablefmt="pipe",
                     colalign=["left"] + ["right"] * len(table.columns), disable_numparse=True)
 
@@ -121,10 +132,37 @@ def build(args):
     results_dir = args.results or results_dir_from_config(args.config)
     selection = select(results_dir, args.machine, args.commit, args.env)
     df = frame(selection)
-    times, ops = latency_ms(df)
+    times, ops, failed = latency_ms(df)
     if times.empty:
-        raise ToolError(f"{selection.path} has no timings: every backend was skipped or failed")
-    return selection, df, detailed(times), average(times, ops)
+        raise ToolError(f"{selection.path} has no timings: every backend was skipped")
+    return Tables(selection, df, detailed(times), average(times, ops), failed, not_run(selection))
+
+
+class Tables:
+    def __init__(self, selection, df, detailed, average, failed, not_run):
+        self.selection, self.df, self.detailed, self.average = selection, df, detailed, average
+        self.failed, self.not_run = failed, not_run
+
+    def failed_cases(self):
+        stacked = self.failed.stack()
+        return [f"{row} on {backend}" for (row, backend), bad in stacked.items() if bad]
+
+    def markdown(self):
+        s = self.selection
+        lines = [f"Results: machine {s.machine}, commit {s.commit[:8]}, environment {s.env}"]
+        if self.not_run:
+            lines.append(f"Interrupted run: {len(self.not_run)} planned case(s) never ran (listed below).")
+        lines += ["", "Detailed benchmark (ms per call):", to_markdown(self.detailed, self.failed), "",
+                  "Average benchmark:", to_markdown(self.average), ""]
+        lines.append(f"{FAILED}: the case raised or timed out on that backend (asv's log has the reason); "
+                     "nan: no figure (backend absent or skipped, the case failed, or it never ran).")
+        lines += settings_lines(self.df)
+        failed = self.failed_cases()
+        if failed:
+            lines.append(f"Failed ({len(failed)}): " + "; ".join(failed))
+        if self.not_run:
+            lines.append(f"Not run ({len(self.not_run)}): " + "; ".join(self.not_run))
+        return "\n".join(lines) + "\n"
 
 
 def parse_args(argv):
@@ -143,17 +181,12 @@ def parse_args(argv):
 @main_guard
 def main(argv=None):
     args = parse_args(argv)
-    selection, df, detail, avg = build(args)
-    header = f"Results: machine {selection.machine}, commit {selection.commit[:8]}, environment {selection.env}"
-    text = "\n".join(
-        [header, "", "Detailed benchmark (ms per call):", to_markdown(detail), "",
-         "Average benchmark:", to_markdown(avg)]
-        + [""] + settings_lines(df)
-    ) + "\n"
+    result = build(args)
+    text = result.markdown()
     outputs = []
     if args.csv:
-        outputs += [(os.path.join(args.csv, "detailed.csv"), detail.to_csv(index_label="Operation", float_format="%.6g")),
-                    (os.path.join(args.csv, "average.csv"), avg.to_csv(index_label="Operation", float_format="%.6g"))]
+        outputs += [(os.path.join(args.csv, "detailed.csv"), result.detailed.to_csv(index_label="Operation", float_format="%.6g")),
+                    (os.path.join(args.csv, "average.csv"), result.average.to_csv(index_label="Operation", float_format="%.6g"))]
     if args.markdown:
         outputs.append((args.markdown, text))
     for path, _ in outputs:  # check every target before writing any
