@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 from asv import results as asv_results
+from asv.machine import Machine
 from asv import util as asv_util
 
 from .errors import ToolError
@@ -38,14 +39,24 @@ def results_dir_from_config(config_path):
 
 
 def machines(results_dir):
-    if not os.path.isdir(results_dir):
+    if not os.path.exists(results_dir):
         raise ToolError(f"no results folder at {results_dir}; run the suite first (asv run)")
+    if not os.path.isdir(results_dir):
+        raise ToolError(f"{results_dir} is not a folder; pass the asv results folder")
     found = sorted(
         name for name in os.listdir(results_dir)
         if os.path.isfile(os.path.join(results_dir, name, "machine.json"))
     )
     if not found:
         raise ToolError(f"{results_dir} holds no asv machine folders; run the suite first (asv run)")
+    for name in found:
+        path = os.path.join(results_dir, name, "machine.json")
+        try:
+            machine = asv_util.load_json(path, api_version=Machine.api_version)
+        except (OSError, asv_util.UserError, ValueError) as exc:
+            raise ToolError(f"{path} is not a readable asv machine file ({str(exc).splitlines()[0]})") from None
+        if machine.get("machine") != name:
+            raise ToolError(f"{path} names machine {machine.get('machine')!r}, not {name!r}; fix or remove that folder")
     return found
 
 
@@ -100,6 +111,13 @@ def _param_values(params):
 
 def frame(selection):
     """One row per (benchmark, parameters): op, case, backend, method, value, stats."""
+    try:
+        return _frame(selection)
+    except (TypeError, ValueError, KeyError, IndexError) as exc:
+        raise ToolError(f"{selection.path} has a malformed benchmark entry ({type(exc).__name__}: {exc})".splitlines()[0]) from None
+
+
+def _frame(selection):
     result = selection.results
     rows = []
     for key in sorted(result.get_all_result_keys()):

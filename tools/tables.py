@@ -132,6 +132,13 @@ def build(args):
     results_dir = args.results or results_dir_from_config(args.config)
     selection = select(results_dir, args.machine, args.commit, args.env)
     df = frame(selection)
+    if args.backends:
+        wanted = [b.strip() for b in args.backends.split(",") if b.strip()]
+        known = set(df["backend"].dropna())
+        unknown = [b for b in wanted if b not in known]
+        if unknown:
+            raise ToolError(f"unknown backend(s) {', '.join(unknown)}; these results have: {', '.join(sorted(known))}")
+        df = df[df["backend"].isin(wanted)]
     times, ops, failed = latency_ms(df)
     if times.empty:
         raise ToolError(f"{selection.path} has no timings: every backend was skipped")
@@ -174,8 +181,15 @@ def parse_args(argv):
     parser.add_argument("--env", help="asv environment name (default: latest run)")
     parser.add_argument("--markdown", metavar="FILE", help="write the Markdown tables to FILE instead of stdout")
     parser.add_argument("--csv", metavar="DIR", help="also write DIR/detailed.csv and DIR/average.csv")
+    parser.add_argument("--backends", help="comma-separated backends to show (default: every one that ran)")
     parser.add_argument("--force", action="store_true", help="overwrite existing output files")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.force and not (args.markdown or args.csv):
+        raise ToolError("--force only applies to --markdown or --csv output; add one of them or drop --force")
+    if args.markdown and args.csv and os.path.dirname(os.path.abspath(args.markdown)) == os.path.abspath(args.csv) \
+            and os.path.basename(args.markdown) in ("detailed.csv", "average.csv"):
+        raise ToolError(f"--markdown {args.markdown} is one of the CSV files --csv {args.csv} writes; choose another name")
+    return args
 
 
 @main_guard
@@ -192,6 +206,8 @@ def main(argv=None):
     for path, _ in outputs:  # check every target before writing any
         if os.path.exists(path) and not args.force:
             raise ToolError(f"{path} exists; pass --force to overwrite it")
+        if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+            raise ToolError(f"folder {os.path.dirname(os.path.abspath(path))} does not exist; create it first")
     for path, content in outputs:
         write_atomically(path, content, overwrite=args.force)
     if not args.markdown:
