@@ -45,7 +45,10 @@ def default_machine():
 
 
 def asv(*args, env=None, config="asv.conf.json"):
-    return subprocess.run([sys.executable, "-m", "asv", *args, "--config", config], env=env).returncode
+    # From the config's folder: asv.conf.json loads the checkpoint plugin from ./tools.
+    root = os.path.dirname(os.path.abspath(config))
+    return subprocess.run([sys.executable, "-m", "asv", *args, "--config", os.path.abspath(config)],
+                          env=env, cwd=root).returncode
 
 
 def parse_args(argv):
