@@ -54,6 +54,15 @@ def fp32_matmul_choice():
     return choice
 
 
+def host_available_memory():
+    try:
+        with open("/proc/meminfo") as f:
+            fields = dict(line.split(":", 1) for line in f)
+        return int(fields["MemAvailable"].split()[0]) * 1024
+    except (OSError, KeyError, ValueError):  # not Linux: the machine's total
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
 class Backend:
     """One framework on one device, optionally compiled."""
 
@@ -90,6 +99,10 @@ class Backend:
     def settings(self):
         """Numerics that decide what a figure means (recorded with the results)."""
         return {}
+
+    def free_memory(self):
+        """Bytes free on the device; the host's available memory for CPU backends."""
+        return host_available_memory()
 
     def prepare(self, fn, arrays):
         """Place `arrays`, compile `fn` if needed and return (call, placed inputs).
@@ -151,6 +164,14 @@ class MLXBackend(Backend):
 
     def release(self):
         mx.clear_cache()
+
+    def free_memory(self):
+        if self.device == "gpu":
+            info = mx.device_info()
+            total = info.get("max_recommended_working_set_size") or info.get("memory_size")
+            if total:
+                return total - mx.get_active_memory()
+        return host_available_memory()
 
     def settings(self):
         tf32 = os.environ.get("MLX_ENABLE_TF32", "1") != "0"
@@ -225,6 +246,13 @@ class TorchBackend(Backend):
             torch.cuda.empty_cache()
         elif self.device == "mps":
             torch.mps.empty_cache()
+
+    def free_memory(self):
+        if self.device == "cuda":
+            return torch.cuda.mem_get_info()[0]
+        if self.device == "mps":
+            return torch.mps.recommended_max_memory() - torch.mps.driver_allocated_memory()
+        return host_available_memory()
 
     def settings(self):
         info = {"torch": torch.__version__, "threads": torch.get_num_threads()}

@@ -91,31 +91,10 @@ def numel(shape):
 
 
 def available_memory(backend):
-    """Bytes free on the backend's device (and so for the case), capped by BENCH_MEMORY_LIMIT_GIB."""
-    from .backends import mx, torch
-
-    free = None
-    if backend.framework == "torch" and backend.device == "cuda":
-        free = torch.cuda.mem_get_info()[0]
-    elif backend.framework == "torch" and backend.device == "mps":
-        free = torch.mps.recommended_max_memory() - torch.mps.driver_allocated_memory()
-    elif backend.framework == "mlx" and backend.device == "gpu":
-        info = mx.device_info()
-        total = info.get("max_recommended_working_set_size") or info.get("memory_size")
-        free = total - mx.get_active_memory() if total else None
-    if free is None:  # CPU backends, or a device that does not say
-        free = host_available_memory()
+    """Bytes free for a case on the backend, capped by BENCH_MEMORY_LIMIT_GIB."""
+    free = backend.free_memory()
     limit = os.environ.get(MEMORY_LIMIT_ENV)
     return min(free, float(limit) * GIB) if limit else free
-
-
-def host_available_memory():
-    try:
-        with open("/proc/meminfo") as f:
-            fields = dict(line.split(":", 1) for line in f)
-        return int(fields["MemAvailable"].split()[0]) * 1024
-    except (OSError, KeyError, ValueError):
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
 def case_seed(op_name, label):
