@@ -67,7 +67,8 @@ def _load_all(results_dir, machine):
         try:
             loaded.append((path, asv_results.Results.load(path, machine_name=machine)))
         except (asv_util.UserError, ValueError, TypeError, KeyError) as exc:
-            raise ToolError(f"{path} is not a readable asv results file ({str(exc).splitlines()[0]})") from None
+            raise ToolError(f"{path} is not a readable asv results file ({str(exc).splitlines()[0]}); "
+                            "re-run the suite for that commit or move the file away") from None
     return loaded
 
 
@@ -114,7 +115,8 @@ def frame(selection):
     try:
         return _frame(selection)
     except (TypeError, ValueError, KeyError, IndexError) as exc:
-        raise ToolError(f"{selection.path} has a malformed benchmark entry ({type(exc).__name__}: {exc})".splitlines()[0]) from None
+        raise ToolError(f"{selection.path} has a malformed benchmark entry ({type(exc).__name__}: {exc}); "
+                        "re-run the suite for that commit or move the file away".splitlines()[0]) from None
 
 
 def _frame(selection):
@@ -150,7 +152,8 @@ def _frame(selection):
             row["q75"] = (stat or {}).get("q_75")
             rows.append(row)
     if not rows:
-        raise ToolError(f"{selection.path} holds no results of this suite (no {TIME_METHOD} benchmarks)")
+        raise ToolError(f"{selection.path} holds no results of this suite (no {TIME_METHOD} benchmarks); "
+                        "point --results at this suite's results folder")
     df = pd.DataFrame(rows)
     df["value"] = pd.to_numeric(df["value"], errors="coerce")
     return df
