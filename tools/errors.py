@@ -25,8 +25,9 @@ def main_guard(main):
     return wrapper
 
 
-def write_atomically(path, text, overwrite=False):
-    """Write `text` to `path` through a temporary file; never clobber without `overwrite`."""
+def write_atomically(path, text, overwrite=False, binary=False):
+    """Write `text` (bytes if `binary`) to `path` through a temporary file; never clobber
+    without `overwrite`."""
     if os.path.exists(path) and not overwrite:
         raise ToolError(f"{path} exists; pass --force to overwrite it")
     directory = os.path.dirname(os.path.abspath(path))
@@ -34,7 +35,7 @@ def write_atomically(path, text, overwrite=False):
         raise ToolError(f"folder {directory} does not exist; create it first")
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=os.path.basename(path))
     try:
-        with os.fdopen(fd, "w") as f:
+        with os.fdopen(fd, "wb" if binary else "w") as f:
             f.write(text)
         os.replace(tmp, path)
     except BaseException:

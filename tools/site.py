@@ -1,0 +1,188 @@
+"""Publish asv's HTML site, and make it work without the public CDNs.
+
+    python -m tools.site publish               # asv publish: results/ -> html/
+    python -m tools.site publish --offline     # the same, then `vendor` (below)
+    python -m tools.site vendor html/          # copy the site's JavaScript / CSS libraries in
+    asv preview                                # serve html/ on localhost
+
+asv's pages load jQuery, flot, bootstrap, md5 and stupidtable from public CDNs; a machine
+that cannot reach them (an intranet, a CI runner without internet, a laptop on a plane)
+shows an error page instead of the graphs. `vendor` fetches the same releases once from the
+npm registry (each tarball checked against its pinned sha512), keeps them in a cache folder,
+copies the files the pages use into html/vendor/ and points the pages there.
+"""
+
+import argparse
+import base64
+import hashlib
+import io
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import urllib.request
+
+from .errors import ToolError, main_guard, write_atomically
+
+# (CDN URL in asv's index.html, npm package, version, file in the package, tarball sha512)
+ASSETS = [
+    ("https://code.jquery.com/jquery-3.3.1.min.js", "jquery", "3.3.1", "dist/jquery.min.js",
+     "Ubldcmxp5np52/ENotGxlLe6aGMvmF4R8S6tZjsP6Knsaxd/xp3Zrh50cG93lR6nPXyUFwzN3ZSOQI0wRJNdGg=="),
+    ("https://cdnjs.cloudflare.com/ajax/libs/flot/0.8.3/jquery.flot.min.js", "flot", "0.8.3", "jquery.flot.js",
+     "xg2otcTJDvS+ERK+my4wxG/ASq90QURXtoM4LhacCq0jQW2jbyjdttbRNqU2cPykrpMvJ6b2uSp6SAgYAzj9tQ=="),
+    ("https://cdnjs.cloudflare.com/ajax/libs/flot/0.8.3/jquery.flot.time.min.js", "flot", "0.8.3",
+     "jquery.flot.time.js", None),
+    ("https://cdnjs.cloudflare.com/ajax/libs/flot/0.8.3/jquery.flot.selection.min.js", "flot", "0.8.3",
+     "jquery.flot.selection.js", None),
+    ("https://cdnjs.cloudflare.com/ajax/libs/flot/0.8.3/jquery.flot.categories.min.js", "flot", "0.8.3",
+     "jquery.flot.categories.js", None),
+    ("https://cdn.jsdelivr.net/npm/flot-orderbars@1.0.0/js/jquery.flot.orderBars.js", "flot-orderbars", "1.0.0",
+     "js/jquery.flot.orderBars.js",
+     "Jv51fvzevUjNXEeozpwEKfPjhiZhfiJddv0WHjduUTCmSF+7T5K7C9c9Y1wIVmUhDBv5fLMjgbwKecT0GIKPZA=="),
+    # stupidtable 1.0.1 is on cdnjs only; npm has the plugin's 1.1.3 (same $.fn.stupidtable API).
+    ("https://cdnjs.cloudflare.com/ajax/libs/stupidtable/1.0.1/stupidtable.min.js", "stupid-table-plugin", "1.1.3",
+     "stupidtable.min.js",
+     "2Vk7XouQPxUQPRe9w0Fu7ZZ8kHLK7rDoLMsCgtKxRNJ7f4dSOGvW9CkHsq5wD6QsaEnWoyLBYH3xOEsrK3yWBg=="),
+    ("https://cdnjs.cloudflare.com/ajax/libs/blueimp-md5/2.19.0/js/md5.min.js", "blueimp-md5", "2.19.0",
+     "js/md5.min.js",
+     "DRQrD6gJyy8FbiE4s+bDoXS9hiW3Vbx5uCdwvcCf3zLHL+Iv7LtGHLpr+GZV8rHG8tK766FGYBwRbu8pELTt+w=="),
+    ("https://cdn.jsdelivr.net/npm/bootstrap@3.1.1/dist/js/bootstrap.min.js", "bootstrap", "3.1.1",
+     "dist/js/bootstrap.min.js",
+     "TAzqS8E/ISpVHP29gYhy+1NSV+FJwApDVQhDfgLYsIuUDJiqJzH2DfORN5tiu+Ie2iBLrzEG34t4Rf465cigqg=="),
+    ("https://cdn.jsdelivr.net/npm/bootstrap@3.1.1/dist/css/bootstrap.min.css", "bootstrap", "3.1.1",
+     "dist/css/bootstrap.min.css", None),
+]
+# Files a vendored file refers to: bootstrap's CSS loads its icon font from ../fonts/.
+COMPANIONS = {("bootstrap", "3.1.1"): ["dist/fonts"]}
+REGISTRY = "https://registry.npmjs.org"
+CACHE_ENV = "BENCH_SITE_CACHE"
+
+
+def default_cache():
+    return os.environ.get(CACHE_ENV) or os.path.join(os.path.expanduser("~"), ".cache", "mlx-torch-bench", "npm")
+
+
+def tarball(package, version, cache):
+    """The package's npm tarball, from the cache or the registry, checked against its sha512."""
+    expected = next(sha for _, p, v, _, sha in ASSETS if p == package and v == version and sha)
+    path = os.path.join(cache, f"{package}-{version}.tgz")
+    if os.path.exists(path):
+        with open(path, "rb") as f:
+            data = f.read()
+    else:
+        url = f"{REGISTRY}/{package}/-/{package}-{version}.tgz"
+        try:
+            with urllib.request.urlopen(url, timeout=60) as response:
+                data = response.read()
+        except OSError as exc:
+            raise ToolError(f"cannot fetch {url} ({exc}); fill {cache} on a machine that can "
+                            f"(python -m tools.site fetch --cache DIR) and copy it here") from None
+    if base64.b64encode(hashlib.sha512(data).digest()).decode() != expected:
+        raise ToolError(f"{package}-{version}.tgz does not match its pinned sha512; delete {path} and retry")
+    if not os.path.exists(path):
+        os.makedirs(cache, exist_ok=True)
+        write_atomically(path, data, overwrite=False, binary=True)
+    return tarfile.open(fileobj=io.BytesIO(data))
+
+
+def packages():
+    return sorted({(p, v) for _, p, v, _, _ in ASSETS})
+
+
+def fetch(cache):
+    for package, version in packages():
+        tarball(package, version, cache)
+
+
+def vendor(html, cache):
+    """Copy the assets into html/vendor/ and point every page at them; returns the number
+    of references rewritten."""
+    index = os.path.join(html, "index.html")
+    if not os.path.isfile(index):
+        raise ToolError(f"{html} has no index.html; build the site first (asv publish)")
+    target = os.path.join(html, "vendor")
+    for package, version in packages():
+        archive = tarball(package, version, cache)
+        wanted = [f for _, p, v, f, _ in ASSETS if (p, v) == (package, version)] + COMPANIONS.get((package, version), [])
+        for member in archive.getmembers():
+            name = member.name.split("/", 1)[1] if "/" in member.name else member.name
+            if member.isfile() and any(name == w or name.startswith(w + "/") for w in wanted):
+                dest = os.path.join(target, f"{package}-{version}", name)
+                os.makedirs(os.path.dirname(dest), exist_ok=True)
+                with archive.extractfile(member) as src, open(dest, "wb") as out:
+                    shutil.copyfileobj(src, out)
+    rewritten = 0
+    for page in sorted(f for f in os.listdir(html) if f.endswith(".html")):
+        path = os.path.join(html, page)
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        for url, package, version, file, _ in ASSETS:
+            local = f"vendor/{package}-{version}/{file}"
+            # The tag's integrity hash is the CDN build's; the npm file may be another build
+            # of the same release, so the attribute goes with the URL.
+            pattern = re.compile(r'(<(?:script|link)\b[^>]*?)(?:src|href)="' + re.escape(url) + r'"([^>]*>)')
+            text, count = pattern.subn(
+                lambda m: re.sub(r'\s(?:integrity|crossorigin|referrerpolicy)="[^"]*"', "",
+                                 f'{m.group(1)}{"href" if m.group(1).lstrip().startswith("<link") else "src"}="{local}"{m.group(2)}'),
+                text)
+            rewritten += count
+        write_atomically(path, text, overwrite=True)
+    return rewritten
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog="python -m tools.site", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    publish = sub.add_parser("publish", help="asv publish, optionally self-contained")
+    publish.add_argument("--config", default="asv.conf.json")
+    publish.add_argument("--offline", action="store_true", help="vendor the CDN libraries into the site")
+    publish.add_argument("--cache", default=None, help=f"npm tarball cache (default: ${CACHE_ENV} or ~/.cache/...)")
+    vend = sub.add_parser("vendor", help="vendor the CDN libraries into a published site")
+    vend.add_argument("html", help="the published site's folder (asv.conf.json's html_dir)")
+    vend.add_argument("--cache", default=None)
+    get = sub.add_parser("fetch", help="only fill the npm tarball cache")
+    get.add_argument("--cache", default=None)
+    return parser.parse_args(argv)
+
+
+def html_dir(config):
+    from asv import util as asv_util
+
+    try:
+        conf = asv_util.load_json(config, js_comments=True)
+    except (OSError, asv_util.UserError, ValueError) as exc:
+        raise ToolError(f"cannot read asv config {config}: {exc}".splitlines()[0]) from None
+    return os.path.join(os.path.dirname(os.path.abspath(config)), conf.get("html_dir", "html"))
+
+
+@main_guard
+def main(argv=None):
+    args = parse_args(argv)
+    cache = args.cache or default_cache()
+    if args.command == "fetch":
+        fetch(cache)
+        print(f"{len(packages())} packages in {cache}")
+        return 0
+    if args.command == "publish":
+        html = html_dir(args.config)
+        if args.offline:
+            fetch(cache)  # fail before publishing, not after
+        proc = subprocess.run([sys.executable, "-m", "asv", "publish", "--config", os.path.abspath(args.config)],
+                              cwd=os.path.dirname(os.path.abspath(args.config)))
+        if proc.returncode != 0:
+            raise ToolError(f"asv publish exited with status {proc.returncode} (its messages are above)")
+        if not args.offline:
+            return 0
+    else:
+        html = args.html
+    count = vendor(html, cache)
+    files = sum(len(f) for _, _, f in os.walk(html))
+    size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(html) for f in fs)
+    print(f"{html}: {count} library references now local; {files} files, {size / 1e6:.1f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
