@@ -1,10 +1,11 @@
 """Everything that differs between frameworks and devices, in one place.
 
 A backend knows whether this machine has it (and why not), how to place a NumPy array on
-its device, how to compile a function, how to force a result to completion and how to read
-it back. Ops never touch a device or a barrier themselves: they hand their functions to
-`Backend.prepare`, which returns a zero-argument call holding the op and its barrier, and
-nothing else.
+its device in a given dtype, how to compile a function, how to launch a call without
+waiting for it, how to wait for everything launched, how to read the device's clock and
+how to read a result back. Ops never touch a device or a barrier themselves: they hand
+their functions to `Backend.prepare`, which returns a `PlacedOp` whose `call()` holds the
+op and its barrier, and nothing else.
 
 Import rules (they decide whether GPU benchmarks run at all under asv's forkserver):
 importing ``torch`` does not initialise CUDA, so it happens at module scope, once, in
@@ -15,6 +16,7 @@ is imported lazily, on first use, inside the benchmark process.
 
 import importlib
 import os
+import time
 
 import numpy as np
 
@@ -29,6 +31,8 @@ except ImportError:  # an MLX-only install still runs the MLX backends
 # "fp32" forces full float32, "tf32" allows TF32 where the hardware has it.
 FP32_MATMUL_ENV = "BENCH_FP32_MATMUL"
 FP32_MATMUL_CHOICES = ("default", "fp32", "tf32")
+
+DTYPES = ("float32", "float16", "bfloat16")
 
 
 class _LazyModule:
@@ -63,6 +67,10 @@ def host_available_memory():
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
+def is_float(array):
+    return np.asarray(array).dtype.kind == "f"
+
+
 class Backend:
     """One framework on one device, optionally compiled."""
 
@@ -76,21 +84,52 @@ class Backend:
     def __repr__(self):
         return f"<Backend {self.name}>"
 
+    @property
+    def on_gpu(self):
+        return self.device != "cpu"
+
     def unavailable_reason(self):
         """None when this machine can run the backend, else why it can't."""
         raise NotImplementedError
 
-    def place(self, array):
+    def place(self, array, dtype="float32"):
+        """`array` on the device; floating arrays in `dtype`, integer ones unchanged."""
         raise NotImplementedError
 
     def compile(self, fn):
         raise NotImplementedError
 
+    def run(self, fn, inputs):
+        """`fn(*inputs)` on this backend's device, as the framework returns it (lazy in MLX)."""
+        return fn(*inputs)
+
+    def launch(self, fn, inputs):
+        """Start `fn(*inputs)` and return its result without waiting for it."""
+        return self.run(fn, inputs)
+
     def complete(self, out):
-        """Block until `out` (and everything queued before it) is computed."""
-        raise NotImplementedError
+        """Block until `out` (and everything launched before it) is computed."""
+        self.wait()
+
+    def wait(self):
+        """Block until everything launched on this backend's device is computed."""
+
+    def clock(self):
+        """A clock (a function returning seconds) whose every reading first waits for the
+        launched work: the difference of two readings is the time the device needed for
+        what was launched between them."""
+        wait = self.wait
+
+        def read():
+            wait()
+            return time.perf_counter()
+
+        return read
 
     def to_numpy(self, out):
+        raise NotImplementedError
+
+    def nbytes(self, out):
         raise NotImplementedError
 
     def release(self):
@@ -104,27 +143,37 @@ class Backend:
         """Bytes free on the device; the host's available memory for CPU backends."""
         return host_available_memory()
 
-    def prepare(self, fn, arrays):
-        """Place `arrays`, compile `fn` if needed and return (call, placed inputs).
+    def apply_precision(self):
+        """Apply the BENCH_FP32_MATMUL choice before the first matmul of the process."""
 
-        `call()` runs the op once and returns only when its result is computed: the timed
-        body of every benchmark is exactly that call.
-        """
-        inputs = [self.place(a) for a in arrays]
-        self.complete(inputs)
+    def prepare(self, fn, arrays, dtype="float32"):
+        """Place `arrays` in `dtype`, compile `fn` if needed, and bind them."""
+        self.apply_precision()
+        inputs = [self.place(a, dtype) for a in arrays]
+        self.wait()  # inputs are materialised before anything is timed
         if self.compiled:
             fn = self.compile(fn)
-        return self._bind(fn, inputs), inputs
+        return PlacedOp(self, fn, inputs)
 
-    def _bind(self, fn, inputs):
-        complete = self.complete
 
-        def call():
-            out = fn(*inputs)
-            complete(out)
-            return out
+class PlacedOp:
+    """An op bound to its inputs on one backend."""
 
-        return call
+    def __init__(self, backend, fn, inputs):
+        self.backend = backend
+        self.fn = fn
+        self.inputs = inputs
+
+    def call(self):
+        """Run the op once and return only when its result is computed: the timed body of
+        the latency benchmark is exactly this."""
+        out = self.backend.run(self.fn, self.inputs)
+        self.backend.complete(out)
+        return out
+
+    def launch(self):
+        """Start the op; the result is computed by the time the backend's clock reads."""
+        return self.backend.launch(self.fn, self.inputs)
 
 
 class MLXBackend(Backend):
@@ -142,25 +191,42 @@ class MLXBackend(Backend):
     def _stream(self):
         return mx.gpu if self.device == "gpu" else mx.cpu
 
-    def _apply_precision(self):
+    def apply_precision(self):
         choice = fp32_matmul_choice()
         # MLX reads MLX_ENABLE_TF32 when it first runs a float32 GEMM; this runs before any.
         if choice != "default":
             os.environ["MLX_ENABLE_TF32"] = "1" if choice == "tf32" else "0"
 
-    def place(self, array):
-        return mx.array(array)
+    def place(self, array, dtype="float32"):
+        placed = mx.array(array)
+        return placed.astype(getattr(mx, dtype)) if is_float(array) else placed
 
     def compile(self, fn):
         return mx.compile(fn)
 
+    def run(self, fn, inputs):
+        # The stream decides the device; arrays themselves are not bound to one.
+        with mx.stream(self._stream()):
+            return fn(*inputs)
+
+    def launch(self, fn, inputs):
+        out = self.run(fn, inputs)
+        mx.async_eval(out)
+        return out
+
     def complete(self, out):
         mx.eval(out)
 
+    def wait(self):
+        mx.synchronize(self._stream())
+
     def to_numpy(self, out):
-        if out.dtype == mx.bfloat16:  # NumPy has no bfloat16
+        if out.dtype in (mx.bfloat16, mx.float16):  # NumPy has no bfloat16
             out = out.astype(mx.float32)
         return np.array(out)
+
+    def nbytes(self, out):
+        return out.nbytes
 
     def release(self):
         mx.clear_cache()
@@ -182,21 +248,31 @@ class MLXBackend(Backend):
             "fp32_conv": "tf32 allowed" if (tf32 and self.device == "gpu") else "fp32",
         }
 
-    def prepare(self, fn, arrays):
-        self._apply_precision()
-        return super().prepare(fn, arrays)
 
-    def _bind(self, fn, inputs):
-        stream = self._stream()
+class CudaEventClock:
+    """Seconds of GPU time between CUDA events recorded on torch's current stream.
 
-        def call():
-            # The stream decides the device; arrays themselves are not bound to one.
-            with mx.stream(stream):
-                out = fn(*inputs)
-            mx.eval(out)
-            return out
+    Each reading records an event and waits for it; readings accumulate the elapsed time
+    between consecutive events, so the difference of two readings is the device time of
+    the work launched between them, host overheads excluded.
+    """
 
-        return call
+    def __init__(self):
+        self.last = self._record()
+        self.seconds = 0.0
+
+    @staticmethod
+    def _record():
+        event = torch.cuda.Event(enable_timing=True)
+        event.record()
+        event.synchronize()
+        return event
+
+    def __call__(self):
+        event = self._record()
+        self.seconds += self.last.elapsed_time(event) / 1e3
+        self.last = event
+        return self.seconds
 
 
 class TorchBackend(Backend):
@@ -211,31 +287,41 @@ class TorchBackend(Backend):
             return "torch.backends.mps.is_available() is False (needs Apple silicon and macOS 12.3+)"
         return None
 
-    def _apply_precision(self):
+    def apply_precision(self):
+        torch.set_grad_enabled(False)
         choice = fp32_matmul_choice()
         if choice != "default":
             torch.backends.cuda.matmul.allow_tf32 = choice == "tf32"
             torch.backends.cudnn.allow_tf32 = choice == "tf32"
 
-    def place(self, array):
-        return torch.from_numpy(np.ascontiguousarray(array)).to(self.device)
+    def place(self, array, dtype="float32"):
+        tensor = torch.from_numpy(np.ascontiguousarray(array))
+        if is_float(array):
+            tensor = tensor.to(getattr(torch, dtype))
+        return tensor.to(self.device)
 
     def compile(self, fn):
         # fullgraph: a graph break would silently time eager code under a "compiled" label.
         return torch.compile(fn, fullgraph=True, dynamic=False)
 
-    def complete(self, out):
+    def wait(self):
         # CPU kernels are synchronous; GPU launches are not.
         if self.device == "cuda":
             torch.cuda.synchronize()
         elif self.device == "mps":
             torch.mps.synchronize()
 
+    def clock(self):
+        return CudaEventClock() if self.device == "cuda" else super().clock()
+
     def to_numpy(self, out):
         out = out.detach().cpu()
-        if out.dtype == torch.bfloat16:
+        if out.dtype in (torch.bfloat16, torch.float16):
             out = out.float()
         return out.numpy()
+
+    def nbytes(self, out):
+        return out.numel() * out.element_size()
 
     def release(self):
         if self.compiled:
@@ -265,11 +351,6 @@ class TorchBackend(Backend):
             info["fp32_matmul"] = info["fp32_conv"] = "fp32"
         return info
 
-    def prepare(self, fn, arrays):
-        self._apply_precision()
-        torch.set_grad_enabled(False)
-        return super().prepare(fn, arrays)
-
 
 BACKENDS = {
     b.name: b
@@ -287,20 +368,31 @@ BACKENDS = {
 }
 BACKEND_NAMES = list(BACKENDS)
 
-# Opt-in restriction of a run to some backends; the others are skipped with this reason,
-# so asv's parameter grid (and the results' columns) stay the same on every machine.
+# Opt-in restriction of a run to some backends / dtypes; the others are skipped with this
+# reason, so asv's parameter grid (and the results' columns) stay the same on every machine.
 SELECT_ENV = "BENCH_BACKENDS"
+DTYPES_ENV = "BENCH_DTYPES"
+
+
+def _selection(env, known):
+    wanted = os.environ.get(env, "").strip()
+    if not wanted:
+        return None, wanted
+    chosen = {w.strip() for w in wanted.split(",") if w.strip()}
+    unknown = chosen - set(known)
+    if unknown:
+        raise ValueError(f"{env}: unknown value(s) {', '.join(sorted(unknown))}; known: {', '.join(known)}")
+    return chosen, wanted
 
 
 def selected_reason(name):
-    wanted = os.environ.get(SELECT_ENV, "").strip()
-    if not wanted:
-        return None
-    chosen = {w.strip() for w in wanted.split(",") if w.strip()}
-    unknown = chosen - set(BACKENDS)
-    if unknown:
-        raise ValueError(f"{SELECT_ENV}: unknown backend(s) {', '.join(sorted(unknown))}; known: {', '.join(BACKENDS)}")
-    return None if name in chosen else f"not selected ({SELECT_ENV}={wanted})"
+    chosen, wanted = _selection(SELECT_ENV, BACKENDS)
+    return None if chosen is None or name in chosen else f"not selected ({SELECT_ENV}={wanted})"
+
+
+def dtype_reason(dtype):
+    chosen, wanted = _selection(DTYPES_ENV, DTYPES)
+    return None if chosen is None or dtype in chosen else f"{dtype} not selected ({DTYPES_ENV}={wanted})"
 
 
 def warm_up_torch_compile():

@@ -3,7 +3,7 @@
 import numpy as np
 
 from .backends import F, mx, nn, torch
-from .common import Case, OpBenchmark
+from .common import Case, OpBenchmark, standard_normal
 
 SHAPES = ["128x16x1024", "64x128x1024"]
 SELU_ALPHA = 1.6732632423543772
@@ -54,7 +54,7 @@ class PReLU(OpBenchmark):
     @classmethod
     def make_inputs(cls, case, rng):
         x_shape, a_shape = case.shapes()
-        return [rng.standard_normal(x_shape, dtype=np.float32), np.full(a_shape, 0.25, dtype=np.float32)]
+        return [standard_normal(rng, x_shape), np.full(a_shape, 0.25, dtype=np.float32)]
 
     @staticmethod
     def mlx_fn(x, a):

@@ -7,8 +7,8 @@ compute the same cross-correlation; results are compared in MLX's layout.
 
 import numpy as np
 
-from .backends import mx, torch
-from .common import Case, OpBenchmark, numel
+from .backends import DTYPES, mx, torch
+from .common import Case, OpBenchmark, Operand, numel
 
 
 def channels_first(a):
@@ -20,6 +20,7 @@ def channels_last(a):
 
 
 class _Convolution(OpBenchmark):
+    dtypes = DTYPES
     tf32_setting = "fp32_conv"  # cuDNN and MLX may run float32 convolutions on TF32 tensor cores
 
     @staticmethod
@@ -29,11 +30,11 @@ class _Convolution(OpBenchmark):
         return (n, *(s - k + 1 for s, k in zip(spatial, kernel)), out)
 
     @classmethod
-    def footprint(cls, shapes):
-        return 4 * sum(numel(s) for s in shapes), 4 * numel(cls.output_shape(*shapes))
+    def result(cls, shapes, **static):
+        return Operand(cls.output_shape(*shapes), "float")
 
     @classmethod
-    def flops(cls, shapes):
+    def matrix_flops(cls, shapes, **static):
         x, w = shapes
         return 2 * numel(cls.output_shape(x, w)) * numel(w[1:])
 

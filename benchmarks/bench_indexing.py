@@ -9,7 +9,7 @@ N x D zero matrix, every column, and return the result.
 import numpy as np
 
 from .backends import mx, torch
-from .common import Case, OpBenchmark, numel
+from .common import Case, OpBenchmark, Operand, standard_normal
 
 EDGE_COUNTS = ("10", "1000", "1000000")
 
@@ -17,23 +17,26 @@ EDGE_COUNTS = ("10", "1000", "1000000")
 SCATTER_CASES = [Case(nodes, edges) for nodes in ("64x16", "1024x32") for edges in EDGE_COUNTS]
 
 
-def graph_footprint(shapes, rows_out):
-    """(input, output) bytes of the graph ops: N x D features, M int64 indices, M x D rows."""
-    (num_nodes, features), (num_edges,) = shapes
-    return 4 * num_nodes * features + 8 * num_edges + 4 * num_edges * features, 4 * rows_out(num_nodes, num_edges) * features
-
-
 def edge_index(rng, num_nodes, num_edges):
     return rng.integers(0, num_nodes - 1, num_edges, dtype=np.int64)
 
 
-def scatter_inputs(case, rng):
-    """Zeros (N x D), destination rows (M) and the rows written (M x D)."""
-    (num_nodes, features), (num_edges,) = case.shapes()
-    node_features = rng.standard_normal((num_nodes, features), dtype=np.float32)
-    values = node_features[edge_index(rng, num_nodes, num_edges)]
-    index = edge_index(rng, num_nodes, num_edges)
-    return [np.zeros((num_nodes, features), dtype=np.float32), index, values]
+class _GraphScatter(OpBenchmark):
+    """The three scatters' inputs: zeros (N x D), destination rows (M), the rows written (M x D)."""
+
+    @classmethod
+    def make_inputs(cls, case, rng):
+        (num_nodes, features), (num_edges,) = case.shapes()
+        node_features = standard_normal(rng, (num_nodes, features))
+        values = node_features[edge_index(rng, num_nodes, num_edges)]
+        index = edge_index(rng, num_nodes, num_edges)
+        return [np.zeros((num_nodes, features), dtype=np.float32), index, values]
+
+    @classmethod
+    def operands(cls, shapes, **static):
+        (num_nodes, features), (num_edges,) = shapes
+        return [Operand((num_nodes, features), "float"), Operand((num_edges,), "index"),
+                Operand((num_edges, features), "float")]
 
 
 class Concat(OpBenchmark):
@@ -48,8 +51,9 @@ class Concat(OpBenchmark):
     tolerance = 0.0
 
     @classmethod
-    def footprint(cls, shapes):
-        return 4 * sum(numel(s) for s in shapes), 4 * sum(numel(s) for s in shapes)
+    def result(cls, shapes, axis):
+        a, b = shapes
+        return Operand(tuple(x + y if i == axis % len(a) else x for i, (x, y) in enumerate(zip(a, b))), "float")
 
     @staticmethod
     def mlx_fn(a, b, axis):
@@ -69,12 +73,20 @@ class Gather(OpBenchmark):
 
     cases = [Case(nodes, edges) for nodes in ("64x256", "1024x32") for edges in EDGE_COUNTS]
     tolerance = 0.0
-    footprint = staticmethod(lambda shapes: graph_footprint(shapes, lambda nodes, edges: edges))
+
+    @classmethod
+    def operands(cls, shapes, **static):
+        return [Operand(shapes[0], "float"), Operand(shapes[1], "index")]
+
+    @classmethod
+    def result(cls, shapes, **static):
+        (num_nodes, features), (num_edges,) = shapes
+        return Operand((num_edges, features), "float")
 
     @classmethod
     def make_inputs(cls, case, rng):
         (num_nodes, features), (num_edges,) = case.shapes()
-        x = rng.standard_normal((num_nodes, features), dtype=np.float32)
+        x = standard_normal(rng, (num_nodes, features))
         return [x, edge_index(rng, num_nodes, num_edges)]
 
     @staticmethod
@@ -90,12 +102,10 @@ class Gather(OpBenchmark):
         return x[index]
 
 
-class Scatter(OpBenchmark):
+class Scatter(_GraphScatter):
     """Assignment of M rows into N rows; with repeated indices any one writer may win."""
 
     cases = SCATTER_CASES
-    footprint = staticmethod(lambda shapes: graph_footprint(shapes, lambda nodes, edges: nodes))
-    make_inputs = staticmethod(scatter_inputs)
 
     @staticmethod
     def mlx_fn(out, index, values):
@@ -127,12 +137,10 @@ class Scatter(OpBenchmark):
         assert matched[written].all(), f"{np.count_nonzero(~matched[written])} written elements hold no writer's value"
 
 
-class ScatterSum(OpBenchmark):
+class ScatterSum(_GraphScatter):
     """out[index[i], :] += values[i, :] for every i: np.add.at."""
 
     cases = SCATTER_CASES
-    footprint = staticmethod(lambda shapes: graph_footprint(shapes, lambda nodes, edges: nodes))
-    make_inputs = staticmethod(scatter_inputs)
 
     @staticmethod
     def mlx_fn(out, index, values):
@@ -157,12 +165,10 @@ class ScatterSum(OpBenchmark):
         return float(magnitude.max(initial=0.0))
 
 
-class ScatterMax(OpBenchmark):
+class ScatterMax(_GraphScatter):
     """out[index[i], :] = max(out[index[i], :], values[i, :]) for every i: np.maximum.at."""
 
     cases = SCATTER_CASES
-    footprint = staticmethod(lambda shapes: graph_footprint(shapes, lambda nodes, edges: nodes))
-    make_inputs = staticmethod(scatter_inputs)
     tolerance = 0.0
 
     @staticmethod

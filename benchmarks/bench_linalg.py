@@ -1,11 +1,9 @@
 """Matrix products."""
 
-import math
-
 import numpy as np
 
-from .backends import mx, torch
-from .common import Case, OpBenchmark, numel
+from .backends import DTYPES, mx, torch
+from .common import Case, OpBenchmark, Operand, numel, standard_normal
 
 
 class MatMul(OpBenchmark):
@@ -19,18 +17,18 @@ class MatMul(OpBenchmark):
         Case("64x1000000", "1000000x32"),
         Case("1000000x64", "64x1024"),
     ]
+    dtypes = DTYPES
     tf32_setting = "fp32_matmul"
 
     @classmethod
-    def footprint(cls, shapes):
+    def result(cls, shapes, **static):
         (*batch_a, m, k), (*batch_b, _, n) = shapes
-        batch = math.prod(np.broadcast_shapes(tuple(batch_a), tuple(batch_b)))
-        return 4 * sum(numel(s) for s in shapes), 4 * batch * m * n
+        return Operand((*np.broadcast_shapes(tuple(batch_a), tuple(batch_b)), m, n), "float")
 
     @classmethod
-    def flops(cls, shapes):
-        (*batch_a, m, k), (*batch_b, _, n) = shapes
-        return 2 * math.prod(np.broadcast_shapes(tuple(batch_a), tuple(batch_b))) * m * n * k
+    def matrix_flops(cls, shapes, **static):
+        *_, k = shapes[0]
+        return 2 * numel(cls.result(shapes).shape) * k
 
     @staticmethod
     def mlx_fn(a, b):
@@ -59,26 +57,27 @@ class Linear(OpBenchmark):
         Case("100x1024x512", "512x1024", "1024"),
         Case("100x1x51200", "51200x1", "1"),
     ]
+    dtypes = DTYPES
     tf32_setting = "fp32_matmul"
 
     @classmethod
-    def footprint(cls, shapes):
-        x, (fan_in, fan_out), _ = shapes
-        return 4 * sum(numel(s) for s in shapes), 4 * numel(x[:-1]) * fan_out
+    def operands(cls, shapes, **static):
+        x, (fan_in, fan_out), b = shapes
+        return [Operand(x, "float"), Operand((fan_out, fan_in), "float"), Operand(b, "float")]
 
     @classmethod
-    def flops(cls, shapes):
+    def result(cls, shapes, **static):
+        x, (fan_in, fan_out), _ = shapes
+        return Operand((*x[:-1], fan_out), "float")
+
+    @classmethod
+    def matrix_flops(cls, shapes, **static):
         x, (fan_in, fan_out), _ = shapes
         return 2 * numel(x[:-1]) * fan_in * fan_out
 
     @classmethod
     def make_inputs(cls, case, rng):
-        x_shape, (fan_in, fan_out), b_shape = case.shapes()
-        return [
-            rng.standard_normal(x_shape, dtype=np.float32),
-            rng.standard_normal((fan_out, fan_in), dtype=np.float32),
-            rng.standard_normal(b_shape, dtype=np.float32),
-        ]
+        return [standard_normal(rng, o.shape) for o in cls.operands(case.shapes())]
 
     @staticmethod
     def mlx_fn(x, w, b):

@@ -4,8 +4,8 @@ import math
 
 import numpy as np
 
-from .backends import F, mx, nn
-from .common import Case, OpBenchmark, numel
+from .backends import DTYPES, F, mx, nn
+from .common import Case, OpBenchmark, Operand, numel, standard_normal, uniform
 
 
 class BCE(OpBenchmark):
@@ -14,10 +14,14 @@ class BCE(OpBenchmark):
     cases = [Case(s, s) for s in ("1000000", "100000x32", "100000x64x2", "128x100000")]
 
     @classmethod
+    def result(cls, shapes, **static):
+        return Operand((), "float")
+
+    @classmethod
     def make_inputs(cls, case, rng):
         shape, _ = case.shapes()
-        probabilities = rng.uniform(1e-3, 1 - 1e-3, shape).astype(np.float32)
-        targets = rng.integers(0, 2, shape).astype(np.float32)
+        probabilities = uniform(rng, shape, 1e-3, 1 - 1e-3)
+        targets = (uniform(rng, shape, 0.0, 1.0) < 0.5).astype(np.float32)
         return [probabilities, targets]
 
     @staticmethod
@@ -37,6 +41,7 @@ class LayerNorm(OpBenchmark):
     """Normalization over the last axis, eps 1e-5, no affine parameters."""
 
     cases = [Case("64x128x1024"), Case("128x64x1024")]
+    dtypes = DTYPES
 
     @staticmethod
     def mlx_fn(x):
@@ -72,23 +77,28 @@ class ScaledDotProductAttention(OpBenchmark):
         Case("64x16x16x1024", "64x16x16x1024", "64x16x16x1024"),
         Case("64x16x16x1024", "64x16x64x1024", "64x16x64x1024"),
     ]
+    dtypes = DTYPES
     tf32_setting = "fp32_matmul"
 
     @classmethod
-    def footprint(cls, shapes):
+    def operands(cls, shapes, **static):
         q, k, v = shapes
-        scores = numel(q[:-1]) * k[-2]
-        return 4 * (sum(numel(s) for s in shapes) + q[-2] * k[-2]), 4 * max(numel(q), scores)
+        return [Operand(s, "float") for s in shapes] + [Operand((q[-2], k[-2]), "float")]
 
     @classmethod
-    def flops(cls, shapes):
-        q, k, _ = shapes
+    def workspace_bytes(cls, shapes, dtype="float32", **static):
+        q, k, _ = shapes  # an unfused implementation holds the scores, batch x heads x Lq x Lk
+        return max(numel(q[:-1]) * k[-2] * 4, super().workspace_bytes(shapes, dtype))
+
+    @classmethod
+    def matrix_flops(cls, shapes, **static):
+        q, k, _ = shapes  # q k^T and the weights times v: 2 x (2 Lq Lk d) per batch and head
         return 4 * numel(q) * k[-2]
 
     @classmethod
     def make_inputs(cls, case, rng):
         q_shape, k_shape, v_shape = case.shapes()
-        q, k, v = (rng.standard_normal(s, dtype=np.float32) for s in (q_shape, k_shape, v_shape))
+        q, k, v = (standard_normal(rng, s) for s in (q_shape, k_shape, v_shape))
         return [q, k, v, causal_mask(q_shape[-2], k_shape[-2])]
 
     @staticmethod

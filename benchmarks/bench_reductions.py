@@ -2,8 +2,12 @@
 
 import numpy as np
 
-from .backends import mx, torch
-from .common import Case, OpBenchmark
+from .backends import DTYPES, mx, torch
+from .common import Case, OpBenchmark, Operand
+
+
+def reduced(shape, axis):
+    return tuple(d for i, d in enumerate(shape) if i != axis % len(shape))
 
 
 class Argmax(OpBenchmark):
@@ -15,6 +19,10 @@ class Argmax(OpBenchmark):
         Case("64x1024x128", axis=2),
         Case("64x128x1024", axis=2),
     ]
+
+    @classmethod
+    def result(cls, shapes, axis):
+        return Operand(reduced(shapes[0], axis), "index")
 
     @staticmethod
     def mlx_fn(x, axis):
@@ -40,6 +48,10 @@ class Sum(OpBenchmark):
     cases = [Case("64x128x128x128", axis=a) for a in range(4)]
     error_scale = classmethod(sum_error_scale)
 
+    @classmethod
+    def result(cls, shapes, axis):
+        return Operand(reduced(shapes[0], axis), "float")
+
     @staticmethod
     def mlx_fn(x, axis):
         return mx.sum(x, axis=axis)
@@ -58,6 +70,10 @@ class SumAll(OpBenchmark):
 
     cases = [Case("64x128x128x128"), Case("1000000"), Case("1000000x128"), Case("128x1000000")]
     error_scale = classmethod(sum_error_scale)
+
+    @classmethod
+    def result(cls, shapes):
+        return Operand((), "float")
 
     @staticmethod
     def mlx_fn(x):
@@ -83,10 +99,14 @@ class Softmax(OpBenchmark):
         Case("1024x16x32x128", axis=-1),
         Case("1024x64x32x8", axis=-1),
     ]
+    dtypes = DTYPES
 
     @staticmethod
     def mlx_fn(x, axis):
-        return mx.softmax(x, axis=axis)
+        # precise: accumulate in float32, as torch does for float16 / bfloat16 (MLX 0.32.4's
+        # default accumulates in the input type: on its CPU backend a float16 row of 10^6
+        # elements then sums to about 22).
+        return mx.softmax(x, axis=axis, precise=True)
 
     @staticmethod
     def torch_fn(x, axis):

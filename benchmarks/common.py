@@ -1,18 +1,21 @@
-"""The op declaration, the case set and its profiles, inputs, and the per-process cache.
+"""The op declaration, the case set and its profiles, inputs, the cost model, sampling,
+and the per-process cache.
 
 An op is one class: its cases, its MLX function, its PyTorch function and its NumPy
 reference, side by side. Everything else (placing arrays, compiling, the completion
-barrier, skipping absent backends) comes from `OpBenchmark` and `backends`.
+barrier, skipping absent backends, choosing how many samples to take) comes from
+`OpBenchmark` and `backends`.
 
 Example::
 
     class Softmax(OpBenchmark):
         \"\"\"Softmax along the case's axis.\"\"\"
         cases = [Case("64x1000000", axis=-1)]
+        dtypes = DTYPES  # also float16 and bfloat16 on GPU backends
 
         @staticmethod
         def mlx_fn(x, axis):
-            return mx.softmax(x, axis=axis)
+            return mx.softmax(x, axis=axis, precise=True)
 
         @staticmethod
         def torch_fn(x, axis):
@@ -22,18 +25,30 @@ Example::
         def reference(x, axis):
             e = np.exp(x - x.max(axis=axis, keepdims=True))
             return e / e.sum(axis=axis, keepdims=True)
+
+Each op class is two asv benchmarks over (case, backend[, dtype]):
+
+- ``time_op``, the **latency**: one call plus its completion barrier, as the reference
+  table measured it;
+- ``time_device``, the **device time**: a batch of calls launched back to back and one
+  barrier, divided by the batch size, so launch and synchronisation overheads overlap with
+  the work (CUDA events on torch's stream for torch on CUDA, the host clock after the
+  barrier elsewhere).
 """
 
 import abc
+import collections
 import importlib
 import math
 import os
 import pkgutil
+import time
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from .backends import BACKEND_NAMES, get_backend
+from .backends import BACKEND_NAMES, DTYPES, dtype_reason, get_backend
 
 PROFILE_ENV = "BENCH_PROFILE"
 PROFILES = ("reference", "small")
@@ -76,6 +91,22 @@ class Case:
             parts.append(f"axi={self.axis}")
         return " ".join(parts)
 
+    @staticmethod
+    def parse(label):
+        """(shapes, static arguments) of a row label, whatever profile made it."""
+        shapes, static = [], {}
+        for part in label.split():
+            key, _, value = part.partition("=")
+            if key == "dim":
+                shapes.append(tuple(int(d) for d in value.split("x")))
+            elif key == "axi":
+                static["axis"] = int(value)
+            else:
+                raise ValueError(f"not a case label: {label!r}")
+        if not shapes:
+            raise ValueError(f"not a case label: {label!r}")
+        return shapes, static
+
     @property
     def static(self):
         """Non-array arguments of the op functions."""
@@ -84,6 +115,8 @@ class Case:
 
 GIB = 2**30
 MEMORY_LIMIT_ENV = "BENCH_MEMORY_LIMIT_GIB"
+ITEMSIZE = {"float32": 4, "float16": 2, "bfloat16": 2}
+INDEX_ITEMSIZE = 8  # int64 indices
 
 
 def numel(shape):
@@ -102,6 +135,97 @@ def case_seed(op_name, label):
     return zlib.crc32(f"{op_name}/{label}".encode())
 
 
+# --- inputs -----------------------------------------------------------------------------
+
+# Large inputs are filled in a fixed number of chunks, each from its own generator spawned
+# from the case's seed, on a thread pool: the values depend only on the seed (never on the
+# machine's core count), and a 10^8-element case is ready in a fraction of a second on a
+# many-core host instead of about two seconds in a single thread.
+_CHUNKS = 16
+_PARALLEL_FROM = 1 << 22
+
+
+def _filled(rng, shape, fill):
+    n = numel(shape)
+    if n < _PARALLEL_FROM:
+        return fill(rng, n).reshape(shape)
+    out = np.empty(n, dtype=np.float32)
+    bounds = np.linspace(0, n, _CHUNKS + 1).astype(np.int64)
+    generators = rng.spawn(_CHUNKS)
+
+    def work(i):
+        out[bounds[i]:bounds[i + 1]] = fill(generators[i], int(bounds[i + 1] - bounds[i]))
+
+    with ThreadPoolExecutor(min(_CHUNKS, os.cpu_count() or 1)) as pool:
+        list(pool.map(work, range(_CHUNKS)))
+    return out.reshape(shape)
+
+
+def standard_normal(rng, shape):
+    """Seeded standard-normal float32 values."""
+    return _filled(rng, shape, lambda g, n: g.standard_normal(n, dtype=np.float32))
+
+
+def uniform(rng, shape, low, high):
+    """Seeded uniform float32 values in [low, high)."""
+    return _filled(rng, shape, lambda g, n: (low + (high - low) * g.random(n, dtype=np.float32)))
+
+
+def round_to(array, dtype):
+    """A float32 array's values rounded to `dtype` (round to nearest even), kept in float32.
+
+    The NumPy reference then sees exactly the values the framework computes on, so the
+    check measures the op's error, not the rounding of its inputs.
+    """
+    if dtype == "float32" or array.dtype != np.float32:
+        return array
+    if dtype == "float16":
+        return array.astype(np.float16).astype(np.float32)
+    if dtype == "bfloat16":  # NumPy has no bfloat16: round the float32 bit pattern
+        bits = array.view(np.uint32).astype(np.uint64)
+        rounded = (bits + 0x7FFF + ((bits >> 16) & 1)) & 0xFFFF0000
+        return rounded.astype(np.uint32).view(np.float32)
+    raise ValueError(f"unknown dtype {dtype!r}")
+
+
+# --- sampling ---------------------------------------------------------------------------
+
+# Seconds of sampling per benchmark process, beyond set-up. asv starts a process for every
+# (benchmark, parameters): with 91 cases, 3 GPU backends and 2 measures that is 546
+# processes, so the budget decides the run's length as much as the ops do.
+SAMPLE_BUDGET = 0.2
+# Device time: enough calls in a batch that launch gaps hide behind the work.
+BATCH_SECONDS = 2e-3
+MAX_BATCH = 64
+
+
+def sampling(latency):
+    """asv's `repeat` (min samples, max samples, max seconds) for a call of `latency` s.
+
+    At least 10 samples for calls under 0.1 s so that the median is stable, up to 200 for
+    tiny ones within the budget; a few for slow CPU cases that take seconds a call.
+    """
+    if latency >= 1.0:
+        return (2, 2, 0.0)
+    least = 10 if latency < 0.1 else 3
+    most = max(least, min(200, int(SAMPLE_BUDGET / max(latency, 1e-6))))
+    return (least, most, SAMPLE_BUDGET)
+
+
+def batch_size(latency, out_bytes, free_bytes):
+    """Calls per device-time sample: about BATCH_SECONDS of work, at least 2 (so that a
+    launch overlaps a running call), at most what a quarter of free memory holds."""
+    if latency >= 0.5:
+        return 1
+    wanted = min(MAX_BATCH, max(2, math.ceil(BATCH_SECONDS / max(latency, 1e-7))))
+    fits = int(0.25 * free_bytes // max(out_bytes, 1))
+    return max(1, min(wanted, fits))
+
+
+# --- the op declaration -----------------------------------------------------------------
+
+Operand = collections.namedtuple("Operand", "shape kind")  # kind: "float" or "index"
+
 _registry = {}
 
 
@@ -113,33 +237,52 @@ def all_ops():
     return [_registry[name] for name in sorted(_registry, key=str.lower)]
 
 
+def op_named(name):
+    all_ops()
+    return _registry[name]
+
+
+def bytes_of(operand, dtype):
+    itemsize = INDEX_ITEMSIZE if operand.kind == "index" else ITEMSIZE[dtype]
+    return numel(operand.shape) * itemsize
+
+
 class OpBenchmark(abc.ABC):
-    """Base of every op benchmark: asv parameters, setup, the timed call.
+    """Base of every op benchmark: asv parameters, setup, the two timed measures.
 
     Subclasses declare `cases` and three static functions over arrays (plus the case's
     static arguments): `mlx_fn`, `torch_fn` and `reference` (NumPy, float64 inputs). Override
-    `make_inputs` for inputs that are not standard-normal float32, and `check` for ops
-    whose result is not unique (scatter with repeated indices).
+    `make_inputs` for inputs that are not standard-normal float32, `check` for ops whose
+    result is not unique (scatter with repeated indices), and the cost model (`operands`,
+    `result`, `matrix_flops`) where the defaults (one float operand per shape, a result
+    shaped like the first operand, no matrix products) do not describe the op.
     """
 
     cases = []
-    param_names = ["case", "backend"]
+    # dtypes the op is measured in; float16 / bfloat16 run on GPU backends only.
+    dtypes = ("float32",)
     # float32 tolerance of `check`, relative to the result's scale.
     tolerance = 1e-4
     # Matmul-family ops lose precision where TF32 is allowed (10-bit mantissa): the backend
     # setting (see Backend.settings) that decides it, or None.
     tf32_setting = None
     tf32_tolerance = 5e-3
+    reduced_tolerance = {"float16": 5e-3, "bfloat16": 3e-2}
+    # One benchmark process per (case, backend[, dtype]) and measure: samples are taken
+    # within it (see `sampling`), not across asv's rounds.
+    rounds = 1
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if cls.cases:
-            cls.params = [[c.label() for c in cls.cases], BACKEND_NAMES]
+            cls.param_names = ["case", "backend"] + (["dtype"] if len(cls.dtypes) > 1 else [])
+            cls.params = [[c.label() for c in cls.cases], BACKEND_NAMES] + (
+                [list(cls.dtypes)] if len(cls.dtypes) > 1 else [])
             _registry[cls.__name__] = cls
             # asv kills a benchmark process after `timeout` s. A process makes about 5 calls
-            # (warm-up, asv's warm-up, samples) plus set-up and compilation: e.g. MatMul
+            # (warm-up, latency probes, samples) plus set-up and compilation: e.g. MatMul
             # 1000000x64 @ 64x1024 takes 61 s a call on MLX's CPU backend (2 cores).
-            slowest = max(cls.expected_seconds(c.shapes("reference")) for c in cls.cases)
+            slowest = max(cls.expected_seconds(c.shapes("reference"), **c.static) for c in cls.cases)
             cls.timeout = int(120 + 6 * slowest)
 
     @staticmethod
@@ -164,35 +307,58 @@ class OpBenchmark(abc.ABC):
                 return c
         raise KeyError(f"{cls.__name__} has no case {label!r} in the {profile()} profile")
 
-    # Cost model: used to skip cases that would not fit in memory, and to size asv's timeout.
-    @classmethod
-    def footprint(cls, shapes):
-        """(input bytes, output bytes) of a case; float32 operands, output as large as the
-        largest input unless the op says otherwise."""
-        return 4 * sum(numel(s) for s in shapes), 4 * max(numel(s) for s in shapes)
+    # --- cost model: the roofline's bytes and FLOPs, the memory guard, asv's timeout ----
 
     @classmethod
-    def flops(cls, shapes):
-        """Arithmetic of one call; element-wise ops count a few per element."""
-        return 10 * sum(numel(s) for s in shapes)
+    def operands(cls, shapes, **static):
+        """The arrays the op reads, in the order `make_inputs` makes them."""
+        return [Operand(s, "float") for s in shapes]
 
     @classmethod
-    def memory_needed(cls, case, backend):
-        """Bytes a case holds at once: inputs, output and one output-sized temporary on the
-        device, plus the NumPy copies of the inputs on the host (the same memory on a CPU)."""
-        inputs, output = cls.footprint(case.shapes())
-        on_device = inputs + 2 * output
-        return on_device + inputs if backend.device == "cpu" else on_device
+    def result(cls, shapes, **static):
+        """The array the op writes."""
+        return Operand(shapes[0], "float")
 
     @classmethod
-    def expected_seconds(cls, case_shapes):
+    def matrix_flops(cls, shapes, **static):
+        """FLOPs of the op's matrix products (2 per multiply-add); 0 for ops bound by memory,
+        whose element-wise arithmetic the roofline does not count."""
+        return 0
+
+    @classmethod
+    def workspace_bytes(cls, shapes, dtype="float32", **static):
+        """Temporaries the op may hold at its peak; by default one result-sized array."""
+        return bytes_of(cls.result(shapes, **static), dtype)
+
+    @classmethod
+    def bytes_moved(cls, shapes, dtype="float32", **static):
+        """The roofline's minimum traffic: every operand read once, the result written once."""
+        return sum(bytes_of(o, dtype) for o in cls.operands(shapes, **static)) + bytes_of(
+            cls.result(shapes, **static), dtype)
+
+    @classmethod
+    def memory_needed(cls, case, backend, dtype="float32"):
+        """Bytes a case holds at once on the device: inputs, output and workspace, plus the
+        NumPy copies of the inputs on the host (the same memory on a CPU)."""
+        shapes, static = case.shapes(), case.static
+        inputs = sum(bytes_of(o, dtype) for o in cls.operands(shapes, **static))
+        host_inputs = sum(bytes_of(o, "float32") for o in cls.operands(shapes, **static))
+        on_device = inputs + bytes_of(cls.result(shapes, **static), dtype) + cls.workspace_bytes(
+            shapes, dtype, **static)
+        return on_device + host_inputs if backend.device == "cpu" else on_device
+
+    @classmethod
+    def expected_seconds(cls, shapes, **static):
         """A generous single-call time: 1 GFLOP/s and 1 GB/s (a slow 2-core CPU)."""
-        inputs, output = cls.footprint(case_shapes)
-        return cls.flops(case_shapes) / 1e9 + (inputs + output) / 1e9
+        elements = sum(numel(o.shape) for o in cls.operands(shapes, **static))
+        work = max(cls.matrix_flops(shapes, **static), 10 * elements)
+        return work / 1e9 + cls.bytes_moved(shapes, **static) / 1e9
+
+    # --- inputs, functions, reference and check ------------------------------------------
 
     @classmethod
     def make_inputs(cls, case, rng):
-        return [rng.standard_normal(shape, dtype=np.float32) for shape in case.shapes()]
+        return [standard_normal(rng, shape) for shape in case.shapes()]
 
     @classmethod
     def framework_inputs(cls, framework, arrays):
@@ -221,7 +387,9 @@ class OpBenchmark(abc.ABC):
         return cls.reference(*as64, **case.static)
 
     @classmethod
-    def tolerance_for(cls, backend):
+    def tolerance_for(cls, backend, dtype="float32"):
+        if dtype != "float32":
+            return cls.reduced_tolerance[dtype]
         if cls.tf32_setting and backend.settings().get(cls.tf32_setting) == "tf32 allowed":
             return cls.tf32_tolerance
         return cls.tolerance
@@ -247,33 +415,85 @@ class OpBenchmark(abc.ABC):
     def error_scale(cls, expected, arrays, case):
         return float(np.max(np.abs(expected), initial=0.0))
 
-    # asv's interface. setup runs before every timed call, so the case is prepared once
-    # per process and cached; asv runs each (case, backend) in a process of its own.
-    def setup(self, case, backend):
-        self.call = prepared(type(self), case, backend).call
+    # --- asv's interface ------------------------------------------------------------------
+    # setup runs before every sample, so the case is prepared once per process and cached;
+    # asv runs each (case, backend[, dtype]) and measure in a process of its own.
 
-    def time_op(self, case, backend):
+    def setup(self, case, backend, dtype="float32"):
+        reason = dtype_reason(dtype)
+        if reason:
+            raise NotImplementedError(reason)
+        if dtype != "float32" and not get_backend(backend).on_gpu:
+            raise NotImplementedError(f"{backend}: {dtype} cases are measured on GPU backends only")
+        run = prepared(type(self), case, backend, dtype)
+        _active["run"] = run
+        self.call, self.launch_batch = run.call, run.launch_batch
+        self.number, self.repeat, self.warmup_time = 1, run.repeat, 0.0
+
+    def time_op(self, case, backend, dtype="float32"):
         self.call()
+
+    def time_device(self, case, backend, dtype="float32"):
+        self.launch_batch()
+
+
+_active = {}
+
+
+def device_clock():
+    """asv's timer for `time_device`: the active case's device clock, in seconds per call
+    of its batch (every reading waits for the launched batch first)."""
+    run = _active["run"]
+    return run.clock() / run.batch
+
+
+OpBenchmark.time_device.timer = device_clock
 
 
 class Prepared:
-    """A case placed on a backend: inputs, the warmed-up call, and the NumPy inputs."""
+    """A case placed on a backend: inputs, the warmed-up op, the NumPy inputs, and how to
+    sample it."""
 
-    def __init__(self, op, label, backend_name, seed=None):
+    def __init__(self, op, label, backend_name, dtype="float32", seed=None):
         self.backend = get_backend(backend_name)  # NotImplementedError: asv shows n/a
         self.case = op.case(label)
-        need, free = op.memory_needed(self.case, self.backend), available_memory(self.backend)
+        self.dtype = dtype
+        need, free = op.memory_needed(self.case, self.backend, dtype), available_memory(self.backend)
         if need > free:
             raise NotImplementedError(
                 f"{backend_name}: needs {need / GIB:.2f} GiB, device has {free / GIB:.2f} GiB free")
         self.seed = case_seed(op.__name__, label) if seed is None else seed
-        self.arrays = op.make_inputs(self.case, np.random.default_rng(self.seed))
+        self.arrays = [round_to(a, dtype) for a in op.make_inputs(self.case, np.random.default_rng(self.seed))]
         self.op = op
         framework = self.backend.framework
         fn = op.function(framework, self.case)
-        self.call, self.inputs = self.backend.prepare(fn, op.framework_inputs(framework, self.arrays))
-        # One untimed call: compilation, lazy kernel loading, allocator warm-up.
-        self.call()
+        self.placed = self.backend.prepare(fn, op.framework_inputs(framework, self.arrays), dtype)
+        # Untimed calls: compilation, lazy kernel loading, allocator warm-up, then the
+        # latency that sizes the sampling (asv's own warm-up is switched off).
+        start = time.perf_counter()
+        out = self.placed.call()
+        self.latency = time.perf_counter() - start
+        if self.latency < 1.0:
+            self.latency = min(self._timed_call() for _ in range(3))
+        self.repeat = sampling(self.latency)
+        self.batch = batch_size(self.latency, self.backend.nbytes(out), available_memory(self.backend))
+        del out
+        self.clock = self.backend.clock()
+        self.pending = []
+
+    def _timed_call(self):
+        start = time.perf_counter()
+        self.placed.call()
+        return time.perf_counter() - start
+
+    def call(self):
+        return self.placed.call()
+
+    def launch_batch(self):
+        """Launch `batch` calls without waiting; their results stay referenced until the
+        next batch, so nothing is freed while the device still computes it."""
+        self.pending = None
+        self.pending = [self.placed.launch() for _ in range(self.batch)]
 
     def result(self):
         """One more call, read back into NumPy in the reference layout."""
@@ -284,12 +504,12 @@ class Prepared:
 _cache = {}
 
 
-def prepared(op, label, backend_name, seed=None):
+def prepared(op, label, backend_name, dtype="float32", seed=None):
     """The prepared case, built once; the previous one is released first (one at a time)."""
-    key = (op, label, backend_name, seed)
+    key = (op, label, backend_name, dtype, seed)
     if key not in _cache:
         release()
-        _cache[key] = Prepared(op, label, backend_name, seed)
+        _cache[key] = Prepared(op, label, backend_name, dtype, seed)
     return _cache[key]
 
 
@@ -297,6 +517,7 @@ def release():
     """Drop the cached case and give its device memory back."""
     for item in _cache.values():
         backend = item.backend
-        del item.call, item.inputs
+        del item.placed, item.pending
         backend.release()
     _cache.clear()
+    _active.clear()

@@ -13,9 +13,14 @@ BACKENDS = ["mlx_gpu", "mlx_gpu_compile", "mlx_cpu", "mlx_cpu_compile", "mps",
             "cpu", "cuda", "cpu_compile", "cuda_compile"]
 
 
+DTYPES = ["float32", "float16", "bfloat16"]
+
+
 def write_results(results_dir, machine, commit, timings, env="existing-py", started=None,
-                  settings=None):
-    """`timings`: {benchmark name: {case: {backend: seconds or None (failed) / nan (skipped)}}}."""
+                  settings=None, dtyped=None):
+    """`timings`: {benchmark name: {case: {backend: seconds or None (failed) / nan (skipped)}}};
+    `dtyped`: the same for benchmarks with a dtype parameter, {name: {case: {dtype: {backend: s}}}};
+    `settings`: one-parameter (backend) benchmarks, {name: {backend: value}}."""
     util.write_json(os.path.join(results_dir, machine, "machine.json"),
                     {"machine": machine, "arch": "x86_64", "cpu": "test", "num_cpu": "2",
                      "os": "Linux", "ram": "1"}, Machine.api_version)
@@ -25,6 +30,11 @@ def write_results(results_dir, machine, commit, timings, env="existing-py", star
         cases = list(per_case)
         params = [[repr(c) for c in cases], [repr(b) for b in BACKENDS]]
         values = [per_case[c].get(b, float("nan")) for c, b in itertools.product(cases, BACKENDS)]
+        add(result, name, params, values, started)
+    for name, per_case in (dtyped or {}).items():
+        cases = list(per_case)
+        params = [[repr(c) for c in cases], [repr(b) for b in BACKENDS], [repr(d) for d in DTYPES]]
+        values = [per_case[c].get(d, {}).get(b, float("nan")) for c, b, d in itertools.product(cases, BACKENDS, DTYPES)]
         add(result, name, params, values, started)
     for name, per_backend in (settings or {}).items():
         params = [[repr(b) for b in BACKENDS]]

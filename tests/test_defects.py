@@ -22,11 +22,12 @@ def needs(backend):
     return pytest.mark.skipif(reason is not None, reason=f"{backend}: {reason}")
 
 
-def run_and_check(op, case, backend, seed):
+def run_and_check(op, case, backend, seed, dtype="float32"):
     op.cases = [case]
     try:
-        run = common.prepared(op, case.label(), backend, seed)
-        op.check(run.result(), op.expected(run.case, run.arrays), run.arrays, run.case, op.tolerance_for(run.backend))
+        run = common.prepared(op, case.label(), backend, dtype, seed)
+        op.check(run.result(), op.expected(run.case, run.arrays), run.arrays, run.case,
+                 op.tolerance_for(run.backend, dtype))
     finally:
         common.release()
 
@@ -102,5 +103,40 @@ def test_timed_mlx_call_evaluates_its_result(monkeypatch):
     try:
         out = run.call()
         assert len(evaluated) == 1 and evaluated[0][0] is out
+    finally:
+        common.release()
+
+
+@needs(MLX)
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_softmax_accumulating_in_half_precision_is_caught(dtype, seed, monkeypatch):
+    """MLX's default softmax accumulates float16 / bfloat16 rows in their own type: a row of
+    10^6 elements then sums to far from 1. The suite's Softmax asks for precise=True."""
+    monkeypatch.setenv(common.PROFILE_ENV, "reference")  # the reference's long rows
+    case = common.Case("4x1000000", axis=-1)
+    with pytest.raises(AssertionError):
+        run_and_check(defective(Softmax, mlx_fn=lambda x, axis: mx.softmax(x, axis=axis)), case, MLX, seed, dtype)
+    run_and_check(defective(Softmax), case, MLX, seed, dtype)
+
+
+@needs(MLX)
+def test_device_time_evaluates_every_launched_call(monkeypatch):
+    """time_device launches a batch of calls: each one is scheduled with mx.async_eval (no
+    lazy graph is dropped unevaluated) and the clock waits for them before it reads."""
+    import mlx.core
+
+    bench = Softmax()
+    bench.setup(Softmax.cases[0].label(), MLX)  # what asv does before each sample
+    run = common.prepared(Softmax, Softmax.cases[0].label(), MLX)
+    scheduled, waited = [], []
+    real_async_eval, real_synchronize = mlx.core.async_eval, mlx.core.synchronize
+    monkeypatch.setattr(mlx.core, "async_eval", lambda *a: (scheduled.append(a[0]), real_async_eval(*a))[1])
+    monkeypatch.setattr(mlx.core, "synchronize", lambda *a: (waited.append(len(scheduled)), real_synchronize(*a))[1])
+    try:
+        bench.time_device(Softmax.cases[0].label(), MLX)
+        common.device_clock()
+        assert len(scheduled) == run.batch >= 2
+        assert [id(x) for x in scheduled] == [id(x) for x in run.pending]
+        assert waited[-1] == run.batch  # the reading came after the whole batch was launched
     finally:
         common.release()

@@ -28,16 +28,25 @@ def test_case_that_does_not_fit_is_skipped_with_its_size(monkeypatch):
         common.Prepared(op, op.cases[0].label(), CPU_BACKENDS[0])
 
 
-def test_memory_estimate_covers_the_real_inputs_and_output(seed):
+def test_cost_model_is_the_real_inputs_and_result(seed):
+    """The roofline's bytes and the memory guard come from `operands` / `result`: they must
+    describe exactly the arrays the op reads and writes."""
     backend = backends.BACKENDS["cpu"]
     for op in common.all_ops():
         for case in op.cases:
+            shapes, static = case.shapes(), case.static
             arrays = op.make_inputs(case, np.random.default_rng(seed))
-            output = np.asarray(op.expected(case, arrays), dtype=np.float32)
-            inputs_bytes, output_bytes = op.footprint(case.shapes())
-            assert inputs_bytes >= sum(a.nbytes for a in arrays), f"{op.__name__} {case.label()}"
-            assert output_bytes >= output.nbytes, f"{op.__name__} {case.label()}"
-            assert op.memory_needed(case, backend) >= 2 * sum(a.nbytes for a in arrays) + output.nbytes
+            expected = np.asarray(op.expected(case, arrays))
+            result = op.result(shapes, **static)
+            name = f"{op.__name__} {case.label()}"
+            assert expected.shape == result.shape, name
+            assert (expected.dtype.kind in "iu") == (result.kind == "index"), name
+            real = sum(a.nbytes for a in arrays) + expected.size * (8 if result.kind == "index" else 4)
+            assert op.bytes_moved(shapes, "float32", **static) == real, name
+            float_elements = sum(a.size for a in arrays if a.dtype.kind == "f") + (0 if result.kind == "index" else expected.size)
+            assert op.bytes_moved(shapes, "float32", **static) - op.bytes_moved(shapes, "bfloat16", **static) == 2 * float_elements, name
+            inputs = sum(a.nbytes for a in arrays)
+            assert op.memory_needed(case, backend) >= 2 * inputs + expected.size * 4, name
 
 
 # --- slow cases ---------------------------------------------------------------------------
@@ -49,7 +58,7 @@ def test_timeouts_follow_the_cost_of_the_slowest_case():
     assert ops["MatMul"].timeout >= 5 * 61
     assert ops["ReLU"].timeout <= 180  # a hung element-wise op is reported within minutes
     for op in ops.values():
-        slowest = max(op.expected_seconds(c.shapes("reference")) for c in op.cases)
+        slowest = max(op.expected_seconds(c.shapes("reference"), **c.static) for c in op.cases)
         assert op.timeout >= 5 * slowest
 
 
@@ -137,13 +146,15 @@ def test_killed_run_keeps_every_finished_case(tmp_path):
     import ast
     import itertools
 
-    rows = built.df.set_index(["op", "case", "backend"])
+    rows = built.df.set_index(["op", "method", "case", "backend", "dtype"])
     checked = 0
     for name, indices in state["done"].items():
         combos = list(itertools.product(*[[ast.literal_eval(v) for v in axis] for axis in state["planned"][name]["params"]]))
         for i in indices:
-            case, backend = combos[i]
-            row = rows.loc[(name.split(".")[-2], case, backend)]
+            case, backend, dtype = (combos[i] + ("float32",))[:3]
+            if dtype != "float32" and backend in CPU_BACKENDS:
+                continue  # skipped: reduced precision runs on GPU backends only
+            row = rows.loc[(*name.split(".")[-2:], case, backend, dtype)]
             if backend in CPU_BACKENDS:
                 assert row["status"] == "ok", (name, case, backend)
                 checked += 1

@@ -26,13 +26,37 @@ def test_reference_profile_has_exactly_the_reference_cases():
     assert len(rows) == 91
 
 
+REDUCED_PRECISION_OPS = {"MatMul", "Linear", "Conv1d", "Conv2d", "ScaledDotProductAttention", "Softmax", "LayerNorm"}
+
+
 @pytest.mark.parametrize("op", OPS, ids=lambda op: op.__name__)
 def test_asv_parameters_match_setup(op):
     setup_args = list(inspect.signature(op.setup).parameters)[1:]
-    assert op.param_names == setup_args == ["case", "backend"]
-    assert len(op.params) == len(op.param_names)
+    assert setup_args == ["case", "backend", "dtype"]
+    assert op.param_names == setup_args[:len(op.params)]
     assert op.params[1] == backends.BACKEND_NAMES
     assert len(set(op.params[0])) == len(op.params[0]), "case labels must be unique"
+    if op.__name__ in REDUCED_PRECISION_OPS:
+        assert op.params[2] == list(backends.DTYPES) == ["float32", "float16", "bfloat16"]
+    else:
+        assert len(op.params) == 2 and op.dtypes == ("float32",)
+    for method in ("time_op", "time_device"):
+        assert list(inspect.signature(getattr(op, method)).parameters)[1:] == setup_args
+
+
+def test_device_time_uses_the_device_clock_and_latency_the_wall_clock():
+    # asv looks a timer up on the method first: only time_device carries one.
+    assert common.OpBenchmark.time_device.timer is common.device_clock
+    assert not hasattr(common.OpBenchmark.time_op, "timer")
+
+
+def test_case_labels_parse_back_to_shapes_and_axis():
+    for op in OPS:
+        for case in op.cases:
+            for profile in ("reference", "small"):
+                assert common.Case.parse(case.label(profile)) == (case.shapes(profile), case.static)
+    with pytest.raises(ValueError):
+        common.Case.parse("dtype=float32")
 
 
 @pytest.mark.parametrize("op", OPS, ids=lambda op: op.__name__)
@@ -58,8 +82,11 @@ def test_every_case_builds_inputs_of_its_declared_shapes(seed):
     for op in OPS:
         for case in op.cases:
             arrays = op.make_inputs(case, np.random.default_rng(seed))
-            assert all(np.all(np.isfinite(a[np.isfinite(a)])) for a in arrays)
+            assert all(np.isfinite(a[a != -np.inf]).all() for a in arrays), op.__name__  # -inf: masks
             assert arrays[0].dtype == np.float32, op.__name__
+            operands = op.operands(case.shapes(), **case.static)
+            assert [a.shape for a in arrays] == [o.shape for o in operands], op.__name__
+            assert [a.dtype.kind == "f" for a in arrays] == [o.kind == "float" for o in operands], op.__name__
 
 
 def test_importing_the_suite_initialises_no_gpu_framework():

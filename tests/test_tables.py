@@ -122,3 +122,111 @@ def test_unknown_selection_is_one_line_and_status_2(results, capsys, args, messa
 def test_missing_results_folder(tmp_path, capsys):
     status, _, err = run(tmp_path / "none", capsys=capsys)
     assert status == 2 and "no results folder" in err
+
+
+# --- the measures, dtypes, roofline and side-by-side views -------------------------------
+
+MATMUL = "bench_linalg.MatMul"
+
+
+def approx(x):
+    return pytest.approx(x, rel=1e-5)  # the CSV keeps 6 significant digits
+MATMUL_CASE = "dim=1000x64x256 dim=256x32"
+PEAKS = {
+    "bench_peaks.Peak.track_copy_bandwidth": {"mlx_gpu": 2000.0, "cuda": 3000.0, "cpu": 50.0},
+    "bench_peaks.Peak.track_matmul_float32": {"mlx_gpu": 400.0, "cuda": 50.0, "cpu": 1.0},
+    "bench_peaks.Peak.track_matmul_float16": {"mlx_gpu": 700.0, "cuda": 800.0, "cpu": 0.5},
+    "bench_peaks.Peak.track_matmul_bfloat16": {"mlx_gpu": 700.0, "cuda": 800.0, "cpu": 0.5},
+    **SETTINGS,
+}
+
+
+@pytest.fixture
+def full(tmp_path):
+    results = tmp_path / "results"
+    write_results(str(results), "box", "d" * 40, {
+        ARGMAX + "": {"dim=64x1024x128 axi=0": {"mlx_gpu": 0.002, "cuda": 0.004}},
+        ARGMAX.replace("time_op", "time_device"): {"dim=64x1024x128 axi=0": {"mlx_gpu": 0.0015, "cuda": 0.003}},
+    }, settings=PEAKS, dtyped={
+        MATMUL + ".time_op": {MATMUL_CASE: {"float32": {"mlx_gpu": 0.001, "cuda": 0.002},
+                                            "bfloat16": {"mlx_gpu": 0.0005, "cuda": 0.0004}}},
+        MATMUL + ".time_device": {MATMUL_CASE: {"float32": {"mlx_gpu": 0.0008, "cuda": 0.0016},
+                                                "bfloat16": {"mlx_gpu": 0.0004, "cuda": 0.0002}}},
+    })
+    return results
+
+
+def cells_of(out, row_start):
+    header = next(line for line in out.splitlines() if line.startswith("| Operation"))
+    row = next(line for line in out.splitlines() if line.startswith(row_start))
+    return dict(zip([c.strip() for c in header.strip("|").split("|")], [c.strip() for c in row.strip("|").split("|")]))
+
+
+def test_device_measure_and_dtype_choose_their_figures(full, capsys):
+    _, out, _ = run(full, capsys=capsys)
+    assert cells_of(out, "| Argmax")["mlx_gpu"] == "2.00" and cells_of(out, "| MatMul")["cuda"] == "2.00"
+    _, out, _ = run(full, "--measure", "device", capsys=capsys)
+    assert "device time" in out
+    assert cells_of(out, "| Argmax")["mlx_gpu"] == "1.50" and cells_of(out, "| MatMul")["cuda"] == "1.60"
+    _, out, _ = run(full, "--dtype", "bfloat16", capsys=capsys)
+    cells = cells_of(out, "| MatMul")
+    assert cells["mlx_gpu"] == "0.50" and cells["cuda"] == "0.40" and cells["mlx_gpu/cuda speedup"] == "-20%"
+    assert "Argmax" not in out  # no bfloat16 figures for Argmax
+
+
+def test_roofline_uses_the_cost_model_and_measured_peaks(full, capsys, tmp_path):
+    status, out, err = run(full, "--roofline", "--csv", str(tmp_path), capsys=capsys)
+    assert status == 0, err
+    table = pd.read_csv(tmp_path / "roofline.csv").set_index(["Operation", "backend"])
+    mm = table.loc[("MatMul / " + MATMUL_CASE, "cuda")]
+    nbytes = 4 * (1000 * 64 * 256 + 256 * 32 + 1000 * 64 * 32)
+    flops = 2 * 1000 * 64 * 32 * 256
+    assert mm["MB"] == approx(nbytes / 1e6)
+    assert mm["GFLOP"] == approx(flops / 1e9)
+    assert mm["ms"] == approx(1.6)  # device time by default
+    assert mm["GB/s"] == approx(nbytes / 1.6e-3 / 1e9)
+    # cuda runs float32 in full FP32: its ceiling is cuda's own 50 TFLOP/s, not MLX's TF32 rate,
+    # and the GPU's bandwidth is the best of its backends (3000 GB/s)
+    roof = max(nbytes / 3000e9, flops / 50e12)
+    assert mm["% of peak"] == approx(100 * roof / 1.6e-3)
+    assert mm["bound"] == ("compute" if flops / 50e12 > nbytes / 3000e9 else "memory")
+    mlx = table.loc[("MatMul / " + MATMUL_CASE, "mlx_gpu")]
+    assert mlx["% of peak"] == approx(100 * max(nbytes / 3000e9, flops / 400e12) / 0.8e-3)
+    argmax = table.loc[("Argmax / dim=64x1024x128 axi=0", "cuda")]
+    assert math.isnan(argmax["GFLOP"]) and argmax["bound"] == "memory"
+    assert argmax["MB"] == approx((64 * 1024 * 128 * 4 + 1024 * 128 * 8) / 1e6)
+    assert "Roofline on cuda" in out and "copy 3000 GB/s" in out
+    _, out, _ = run(full, "--roofline", "--dtype", "bfloat16", "--measure", "latency", capsys=capsys)
+    assert "bfloat16, latency time" in out and "Argmax" not in out
+
+
+def test_machines_and_environments_side_by_side(tmp_path, capsys):
+    results = tmp_path / "results"
+    for machine, t in (("m1", 0.002), ("m2", 0.001)):
+        write_results(str(results), machine, "e" * 40, {ARGMAX: {"dim=64x1024x128 axi=0": {"mlx_gpu": t, "cpu": 1.0}}})
+    status, out, err = run(results, "--machines", "m1,m2", "--backend", "mlx_gpu", capsys=capsys)
+    assert status == 0, err
+    cells = cells_of(out, "| Argmax")
+    assert cells["m1"] == "2.00" and cells["m2"] == "1.00" and cells["m2/m1 speedup"] == "+100%"
+    for env, t in (("virtualenv-py3.11-mlx0.31.2", 0.004), ("virtualenv-py3.11-mlx0.32.4", 0.003)):
+        write_results(str(results), "m3", "f" * 40, {ARGMAX: {"dim=64x1024x128 axi=0": {"mlx_cpu": t}}}, env=env)
+    status, out, err = run(results, "--machine", "m3", "--envs",
+                           "virtualenv-py3.11-mlx0.31.2,virtualenv-py3.11-mlx0.32.4", "--backend", "mlx_cpu",
+                           capsys=capsys)
+    assert status == 0, err
+    assert cells_of(out, "| Argmax")["virtualenv-py3.11-mlx0.32.4/virtualenv-py3.11-mlx0.31.2 speedup"] == "+33%"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--machines", "box,box2"], "add --backend"),
+    (["--backend", "cuda"], "--backend goes with --machines"),
+    (["--machines", "box", "--backend", "cuda"], "at least two"),
+    (["--machines", "a,b", "--envs", "c,d", "--backend", "cuda"], "choose one"),
+    (["--roofline", "--machines", "a,b", "--backend", "cuda"], "--roofline shows one result set"),
+    (["--ops", "Argmax,Nope"], "unknown op(s) Nope"),
+    (["--machines", "box,nope", "--backend", "cuda"], "unknown machine 'nope'"),
+    (["--dtype", "float16"], "no latency timings in float16"),
+])
+def test_view_options_fail_with_one_line(results, capsys, args, message):
+    status, out, err = run(results, *args, capsys=capsys)
+    assert status == 2 and out == "" and err.count("\n") == 1 and message in err, err

@@ -1,0 +1,90 @@
+"""This machine's ceilings, measured by the suite and recorded with its results: copy
+bandwidth and matmul rates, the roofline's denominators (no datasheet figures)."""
+
+import math
+
+import numpy as np
+
+from .backends import BACKEND_NAMES, get_backend, mx
+from .common import available_memory, batch_size, standard_normal
+
+# GPU sizes fill the device; CPU sizes keep a 2-core machine's run within seconds.
+COPY_ELEMENTS = {"gpu": 1 << 28, "cpu": 1 << 24}  # 1 GiB, 64 MiB of float32
+MATMUL_SIZE = {"gpu": 8192, "cpu": 1024}
+REDUCED_MATMUL_SIZE = {"gpu": 8192, "cpu": 512}
+SAMPLES = 5
+
+
+def best_seconds(backend, fn, arrays, dtype="float32"):
+    """The shortest device time per call over a few batches of back-to-back calls."""
+    placed = backend.prepare(fn, arrays, dtype)
+    out = placed.call()  # warm-up
+    clock = backend.clock()
+    start = clock()
+    placed.call()
+    calls = batch_size(clock() - start, backend.nbytes(out), available_memory(backend))
+    del out
+    best = math.inf
+    for _ in range(SAMPLES):
+        start = clock()
+        pending = [placed.launch() for _ in range(calls)]
+        best = min(best, (clock() - start) / calls)
+        del pending
+    return best
+
+
+class Peak:
+    """Copy bandwidth (GB/s, bytes read plus bytes written) and dense matmul rates
+    (TFLOP/s; float32 at the backend's recorded precision setting)."""
+
+    params = [BACKEND_NAMES]
+    param_names = ["backend"]
+    rounds = 1
+    timeout = 600
+
+    def setup(self, backend):
+        self.backend = get_backend(backend)
+        if self.backend.compiled:
+            raise NotImplementedError(f"{backend}: peaks are measured on the eager backends")
+        self.size = "gpu" if self.backend.on_gpu else "cpu"
+
+    def _needs(self, nbytes):
+        free = available_memory(self.backend)
+        if 2 * nbytes > free:
+            raise NotImplementedError(f"{self.backend.name}: needs {2 * nbytes / 2**30:.2f} GiB, "
+                                      f"device has {free / 2**30:.2f} GiB free")
+
+    def _copy(self):
+        if self.backend.framework == "mlx":
+            return lambda x: mx.array(x)
+        return lambda x: x.clone()
+
+    def _matmul_rate(self, dtype, n):
+        self._needs(3 * 4 * n * n)
+        rng = np.random.default_rng(0)
+        a, b = standard_normal(rng, (n, n)), standard_normal(rng, (n, n))
+        seconds = best_seconds(self.backend, lambda x, y: x @ y, [a, b], dtype)
+        return 2 * n**3 / seconds / 1e12
+
+    def track_copy_bandwidth(self, backend):
+        n = COPY_ELEMENTS[self.size]
+        self._needs(2 * 4 * n)
+        x = standard_normal(np.random.default_rng(0), (n,))
+        return 2 * 4 * n / best_seconds(self.backend, self._copy(), [x]) / 1e9
+
+    track_copy_bandwidth.unit = "GB/s"
+
+    def track_matmul_float32(self, backend):
+        return self._matmul_rate("float32", MATMUL_SIZE[self.size])
+
+    track_matmul_float32.unit = "TFLOP/s"
+
+    def track_matmul_float16(self, backend):
+        return self._matmul_rate("float16", REDUCED_MATMUL_SIZE[self.size])
+
+    track_matmul_float16.unit = "TFLOP/s"
+
+    def track_matmul_bfloat16(self, backend):
+        return self._matmul_rate("bfloat16", REDUCED_MATMUL_SIZE[self.size])
+
+    track_matmul_bfloat16.unit = "TFLOP/s"
