@@ -15,9 +15,12 @@ from asv import util as asv_util
 from .errors import ToolError
 
 TIME_METHOD = "time_op"
+# The two measures of every op: latency (one call and its barrier) and device time.
+MEASURES = {"latency": "time_op", "device": "time_device"}
 # Beside a results file while asv runs (tools/asv_checkpoint.py): planned and finished cases.
 PROGRESS_SUFFIX = ".progress"
 SETTINGS_CLASS = "Float32Matmul"
+PEAK_CLASS = "Peak"
 
 
 @dataclass
@@ -72,6 +75,17 @@ def _load_all(results_dir, machine):
     return loaded
 
 
+def load_file(path):
+    """One results file, named by its path, as a Selection."""
+    if not os.path.isfile(path):
+        raise ToolError(f"no results file at {path}; pass the path of an asv results .json file")
+    try:
+        result = asv_results.Results.load(path)
+    except (asv_util.UserError, ValueError, TypeError, KeyError) as exc:
+        raise ToolError(f"{path} is not a readable asv results file ({str(exc).splitlines()[0]})") from None
+    return Selection(result.params.get("machine", "?"), result.commit_hash, result.env_name, path, result)
+
+
 def _last_run(result):
     started = [t for t in result.started_at.values() if t]
     return max(started, default=0)
@@ -119,6 +133,15 @@ def frame(selection):
                         "re-run the suite for that commit or move the file away".splitlines()[0]) from None
 
 
+def describe(op, method, combo):
+    """Human-readable name of one benchmark case: `Op / case on backend [dtype] (measure)`."""
+    if len(combo) >= 2:
+        name = f"{op} / {combo[0]} on {combo[1]}" + (f" {combo[2]}" if len(combo) == 3 else "")
+    else:
+        name = f"{op} {' '.join(map(str, combo))}".strip()
+    return f"{name} ({method})"
+
+
 def _frame(selection):
     result = selection.results
     rows = []
@@ -134,10 +157,12 @@ def _frame(selection):
             values, stats = [values], [stats]
         names = _param_values(params)
         for combo, value, stat in zip(itertools.product(*names), values, stats):
-            row = {"op": op, "method": method, "value": value}
-            if method == TIME_METHOD and len(combo) == 2:
-                row["case"], row["backend"] = combo
-            elif op == SETTINGS_CLASS and len(combo) == 1:
+            row = {"op": op, "method": method, "value": value, "dtype": "float32"}
+            if method in MEASURES.values() and len(combo) in (2, 3):
+                row["case"], row["backend"] = combo[:2]
+                if len(combo) == 3:
+                    row["dtype"] = combo[2]
+            elif op in (SETTINGS_CLASS, PEAK_CLASS) and len(combo) == 1:
                 row["case"], row["backend"] = None, combo[0]
             else:
                 continue
@@ -151,7 +176,7 @@ def _frame(selection):
             row["q25"] = (stat or {}).get("q_25")
             row["q75"] = (stat or {}).get("q_75")
             rows.append(row)
-    if not rows:
+    if not any(r["method"] in MEASURES.values() for r in rows):
         raise ToolError(f"{selection.path} holds no results of this suite (no {TIME_METHOD} benchmarks); "
                         "point --results at this suite's results folder")
     df = pd.DataFrame(rows)
@@ -178,9 +203,9 @@ def not_run(selection):
     for name, plan in planned.items():
         finished = set(done.get(name, []))
         combos = list(itertools.product(*_param_values(plan["params"]))) or [()]
-        op = name.split(".")[-2] if name.count(".") >= 2 else name
+        parts = name.split(".")
+        op, method = (parts[-2], parts[-1]) if len(parts) >= 3 else (name, "")
         for i in plan["selected"]:
             if i not in finished and i < len(combos):
-                combo = combos[i]
-                missing.append(f"{op} / {combo[0]} on {combo[1]}" if len(combo) == 2 else f"{op} {combo}")
+                missing.append(describe(op, method, combos[i]))
     return missing

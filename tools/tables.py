@@ -1,11 +1,18 @@
-"""Detailed and average speedup tables from asv results, in the reference table's layout.
+"""Speedup, roofline and side-by-side tables from asv results.
 
-    python -m tools.tables                      # latest results, both tables, Markdown on stdout
-    python -m tools.tables --machine h100 --csv out/   # also detailed.csv and average.csv
+    python -m tools.tables                      # latest results: the reference layout
+    python -m tools.tables --measure device     # the same layout, device time per call
+    python -m tools.tables --dtype bfloat16     # the ops measured in bfloat16
+    python -m tools.tables --roofline           # bytes, FLOPs, GB/s, TFLOP/s, % of measured peak
+    python -m tools.tables --machines m1,m2 --backend mlx_gpu --ops Softmax,MatMul
+    python -m tools.tables --envs E1,E2 --backend mlx_cpu    # e.g. two MLX releases
+    python -m tools.tables --machine h100 --csv out/         # also CSV files
 
-Times are the median of asv's samples, in milliseconds. A speedup column "a/b" is
-(t_b - t_a) / t_a: "+x%" means a is faster, as in the reference. "nan" marks a backend
-that has no figure for that case.
+Times are the median of asv's samples, in milliseconds. `--measure latency` (the default,
+the reference table's measure) is one call and its completion barrier; `--measure device`
+is the device time per call of a batch launched back to back (CUDA events for torch on
+CUDA). A speedup column "a/b" is (t_b - t_a) / t_a: "+x%" means a is faster, as in the
+reference. "nan" marks a backend that has no figure for that case, "err" a case that failed.
 """
 
 import argparse
@@ -18,12 +25,14 @@ import pandas as pd
 from tabulate import tabulate
 
 from .errors import ToolError, main_guard, write_atomically
-from .results import SETTINGS_CLASS, TIME_METHOD, frame, not_run, results_dir_from_config, select
+from .results import MEASURES, PEAK_CLASS, SETTINGS_CLASS, frame, not_run, results_dir_from_config, select
 
 BACKEND_ORDER = [
     "mlx_gpu", "mlx_gpu_compile", "mlx_cpu", "mlx_cpu_compile", "mps",
     "cpu", "cpu_compile", "cuda", "cuda_compile",
 ]
+GPU_BACKENDS = {"mlx_gpu", "mlx_gpu_compile", "mps", "cuda", "cuda_compile"}
+DTYPES = ("float32", "float16", "bfloat16")
 # (first, second): "+x%" means first is faster. The reference's four, then the pairs the
 # suite adds: MLX against torch on the same GPU, and each compiled backend against eager.
 SPEEDUP_PAIRS = [
@@ -36,6 +45,7 @@ SPEEDUP_PAIRS = [
     ("cpu_compile", "cpu"),
     ("cuda_compile", "cuda"),
 ]
+FAILED = "err"
 
 
 def speedup_percent(first, second):
@@ -46,24 +56,39 @@ def speedup_percent(first, second):
 def format_percent(x):
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "nan%"
-    return f"{'+' if x > 0 else ''}{int(x)}%"
+    x = round(x)  # not int(): a ratio of -20 % computes as -19.999...
+    return f"{'+' if x > 0 else ''}{x}%"
 
 
 def format_ms(x):
     return "nan" if x is None or math.isnan(x) else f"{x:.2f}"
 
 
-FAILED = "err"
+def filter_ops(df, ops):
+    if not ops:
+        return df
+    recorded = [PEAK_CLASS, SETTINGS_CLASS]  # machine facts, not ops: always kept
+    known = set(df["op"]) - set(recorded)
+    unknown = [op for op in ops if op not in known]
+    if unknown:
+        raise ToolError(f"unknown op(s) {', '.join(unknown)}; these results have: {', '.join(sorted(known))}")
+    return df[df["op"].isin(ops + recorded)]
 
 
-def latency_ms(df):
+def measured(df, measure="latency", dtype="float32"):
+    """The rows of one measure and dtype, each named `Op / case`, in op order."""
+    rows = df[(df["method"] == MEASURES[measure]) & (df["dtype"] == dtype)].copy()
+    rows["row"] = rows["op"] + " / " + rows["case"]
+    return rows.sort_values("op", key=lambda s: s.str.lower(), kind="stable")
+
+
+def times_ms(df, measure="latency", dtype="float32"):
     """Cases x backends in milliseconds (rows in op, then declaration order), the op of each
     row, and a same-shaped frame that is True where the case failed on that backend."""
-    times = df[df["method"] == TIME_METHOD].copy()
-    times["row"] = times["op"] + " / " + times["case"]
-    order = times.drop_duplicates("row").sort_values("op", key=lambda s: s.str.lower(), kind="stable")
-    table = times.pivot_table(index="row", columns="backend", values="value", aggfunc="first", dropna=False)
-    failed = (times.assign(failed=times["status"] == "failed")
+    rows = measured(df, measure, dtype)
+    order = rows.drop_duplicates("row")
+    table = rows.pivot_table(index="row", columns="backend", values="value", aggfunc="first", dropna=False)
+    failed = (rows.assign(failed=rows["status"] == "failed")
               .pivot_table(index="row", columns="backend", values="failed", aggfunc="first", fill_value=False))
     table = table.reindex(order["row"]) * 1e3
     failed = failed.reindex(index=table.index, columns=table.columns, fill_value=False).astype(bool)
@@ -101,8 +126,12 @@ def average(times, ops):
     return out
 
 
-def to_markdown(table, failed=None):
+def to_markdown(table, failed=None, formats=None):
+    formats = formats or {}
+
     def cell(row, col, v):
+        if col in formats:
+            return formats[col](v)
         if "speedup" in col:
             return format_percent(v)
         if failed is not None and col in failed.columns and row in failed.index and failed.at[row, col]:
@@ -128,48 +157,116 @@ def settings_lines(df):
     return ["float32 matmul precision (max relative error of a 512^3 product vs float64): " + "; ".join(parts)]
 
 
-def build(args):
-    results_dir = args.results or results_dir_from_config(args.config)
-    selection = select(results_dir, args.machine, args.commit, args.env)
-    df = frame(selection)
-    if args.backends:
-        wanted = [b.strip() for b in args.backends.split(",") if b.strip()]
-        known = set(df["backend"].dropna())
-        unknown = [b for b in wanted if b not in known]
-        if unknown:
-            raise ToolError(f"unknown backend(s) {', '.join(unknown)}; these results have: {', '.join(sorted(known))}")
-        df = df[df["backend"].isin(wanted)]
-    times, ops, failed = latency_ms(df)
-    if times.empty:
-        raise ToolError(f"{selection.path} has no timings: every backend was skipped")
-    return Tables(selection, df, detailed(times), average(times, ops), failed, not_run(selection))
+# --- roofline ---------------------------------------------------------------------------
+
+class Peaks:
+    """The ceilings recorded by bench_peaks.Peak in the same results: copy bandwidth per
+    device, matmul rate per device and dtype (float32 per precision setting)."""
+
+    def __init__(self, df):
+        peaks = df[(df["op"] == PEAK_CLASS) & (df["status"] == "ok")]
+        self.values = {(r.method, r.backend): r.value for r in peaks.itertuples()}
+        settings = df[(df["op"] == SETTINGS_CLASS) & (df["method"] == "track_tf32_allowed")]
+        self.tf32 = {r.backend: r.value for r in settings.itertuples()}
+
+    @staticmethod
+    def group(backend):
+        return "gpu" if backend in GPU_BACKENDS else "cpu"
+
+    def _best(self, method, backend, same_precision=False):
+        found = [v for (m, b), v in self.values.items()
+                 if m == method and self.group(b) == self.group(backend)
+                 and (not same_precision or self.tf32.get(b) == self.tf32.get(backend))]
+        return max(found, default=math.nan)
+
+    def bandwidth(self, backend):
+        """Bytes per second."""
+        return self._best("track_copy_bandwidth", backend) * 1e9
+
+    def rate(self, backend, dtype):
+        """FLOP per second of a dense matmul in `dtype` (float32: at the same precision setting)."""
+        return self._best(f"track_matmul_{dtype}", backend, same_precision=dtype == "float32") * 1e12
+
+    def describe(self, backends):
+        lines = []
+        for group in sorted({self.group(b) for b in backends}):
+            probe = next(b for b in backends if self.group(b) == group)
+            rates = ", ".join(f"{d} {self.rate(probe, d) / 1e12:.1f}" for d in DTYPES)
+            lines.append(f"{group}: copy {self.bandwidth(probe) / 1e9:.0f} GB/s; matmul TFLOP/s {rates}")
+        return lines
 
 
-class Tables:
-    def __init__(self, selection, df, detailed, average, failed, not_run):
-        self.selection, self.df, self.detailed, self.average = selection, df, detailed, average
-        self.failed, self.not_run = failed, not_run
+def cost_model():
+    """The suite's own cost model (benchmarks/common.py): bytes and FLOPs from a case label."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    from benchmarks import common
 
-    def failed_cases(self):
-        stacked = self.failed.stack()
-        return [f"{row} on {backend}" for (row, backend), bad in stacked.items() if bad]
+    def cost(op, label, dtype):
+        try:
+            cls = common.op_named(op)
+        except KeyError:
+            return math.nan, math.nan
+        shapes, static = common.Case.parse(label)
+        return cls.bytes_moved(shapes, dtype, **static), cls.matrix_flops(shapes, **static)
 
-    def markdown(self):
-        s = self.selection
-        lines = [f"Results: machine {s.machine}, commit {s.commit[:8]}, environment {s.env}"]
-        if self.not_run:
-            lines.append(f"Interrupted run: {len(self.not_run)} planned case(s) never ran (listed below).")
-        lines += ["", "Detailed benchmark (ms per call):", to_markdown(self.detailed, self.failed), "",
-                  "Average benchmark:", to_markdown(self.average), ""]
-        lines.append(f"{FAILED}: the case raised or timed out on that backend (asv's log has the reason); "
-                     "nan: no figure (backend absent or skipped, the case failed, or it never ran).")
-        lines += settings_lines(self.df)
-        failed = self.failed_cases()
-        if failed:
-            lines.append(f"Failed ({len(failed)}): " + "; ".join(failed))
-        if self.not_run:
-            lines.append(f"Not run ({len(self.not_run)}): " + "; ".join(self.not_run))
-        return "\n".join(lines) + "\n"
+    return cost
+
+
+def roofline(df, measure="device", dtype="float32", backends=None):
+    """One row per (case, backend) with a figure: time, bytes, FLOPs, achieved rates, and the
+    share of the roofline (max(bytes / bandwidth, FLOPs / matmul rate) over the time)."""
+    rows = measured(df, measure, dtype)
+    rows = rows[rows["status"] == "ok"]
+    if backends:
+        rows = rows[rows["backend"].isin(backends)]
+    peaks, cost = Peaks(df), cost_model()
+    out = []
+    for r in rows.itertuples():
+        nbytes, flops = cost(r.op, r.case, dtype)
+        seconds = r.value
+        memory_time = nbytes / peaks.bandwidth(r.backend)
+        compute_time = flops / peaks.rate(r.backend, dtype) if flops else 0.0
+        bound = "compute" if compute_time > memory_time else "memory"
+        out.append({"row": r.row, "backend": r.backend, "ms": seconds * 1e3, "MB": nbytes / 1e6,
+                    "GFLOP": flops / 1e9 if flops else math.nan, "GB/s": nbytes / seconds / 1e9,
+                    "TFLOP/s": flops / seconds / 1e12 if flops else math.nan, "bound": bound,
+                    "% of peak": 100 * max(memory_time, compute_time) / seconds})
+    return pd.DataFrame(out), peaks
+
+
+ROOFLINE_FORMATS = {
+    "ms": format_ms, "MB": lambda v: f"{v:.1f}", "GFLOP": lambda v: "-" if math.isnan(v) else f"{v:.2f}",
+    "GB/s": lambda v: f"{v:.1f}", "TFLOP/s": lambda v: "-" if math.isnan(v) else f"{v:.2f}",
+    "bound": str, "% of peak": lambda v: "nan" if math.isnan(v) else f"{v:.0f}%",
+}
+
+
+# --- side by side: machines or environments ---------------------------------------------
+
+def side_by_side(frames, labels, backend, measure, dtype):
+    """One column per result set (machine or environment) for one backend, with each
+    column's speedup against the first."""
+    columns = []
+    for df, label in zip(frames, labels):
+        rows = measured(df, measure, dtype)
+        rows = rows[rows["backend"] == backend]
+        series = rows.set_index("row")["value"] * 1e3
+        columns.append(series[~series.index.duplicated()].rename(label))
+    table = pd.concat(columns, axis=1)
+    if table.dropna(how="all").empty:
+        raise ToolError(f"no figures for backend {backend!r} ({measure}, {dtype}) in these results")
+    first = labels[0]
+    for label in labels[1:]:
+        table[f"{label}/{first} speedup"] = speedup_percent(table[label], table[first])
+    return table
+
+
+# --- the command ------------------------------------------------------------------------
+
+def split(value):
+    return [v.strip() for v in value.split(",") if v.strip()] if value else []
 
 
 def parse_args(argv):
@@ -179,17 +276,155 @@ def parse_args(argv):
     parser.add_argument("--machine", help="asv machine name (default: the one with the latest run)")
     parser.add_argument("--commit", help="commit hash or prefix (default: latest run)")
     parser.add_argument("--env", help="asv environment name (default: latest run)")
-    parser.add_argument("--markdown", metavar="FILE", help="write the Markdown tables to FILE instead of stdout")
-    parser.add_argument("--csv", metavar="DIR", help="also write DIR/detailed.csv and DIR/average.csv")
+    parser.add_argument("--measure", choices=list(MEASURES),
+                        help="latency: one call and its barrier (the default); device: device time per call "
+                             "of a batch (the default of --roofline)")
+    parser.add_argument("--dtype", choices=DTYPES, default="float32", help="dtype of the cases shown (default float32)")
+    parser.add_argument("--ops", help="comma-separated ops to show (default: all)")
     parser.add_argument("--backends", help="comma-separated backends to show (default: every one that ran)")
+    parser.add_argument("--roofline", action="store_true",
+                        help="bytes, FLOPs, GB/s, TFLOP/s and %% of the measured peak per case (device time unless --measure latency)")
+    parser.add_argument("--machines", help="comma-separated machines side by side (latest results of each); needs --backend")
+    parser.add_argument("--envs", help="comma-separated asv environments side by side (e.g. two releases); needs --backend")
+    parser.add_argument("--backend", help="the backend shown by --machines / --envs")
+    parser.add_argument("--markdown", metavar="FILE", help="write the Markdown tables to FILE instead of stdout")
+    parser.add_argument("--csv", metavar="DIR", help="also write the tables as CSV files into DIR")
     parser.add_argument("--force", action="store_true", help="overwrite existing output files")
     args = parser.parse_args(argv)
+    args.measure = args.measure or ("device" if args.roofline else "latency")
     if args.force and not (args.markdown or args.csv):
         raise ToolError("--force only applies to --markdown or --csv output; add one of them or drop --force")
+    if args.machines and args.envs:
+        raise ToolError("--machines and --envs are two different views; choose one")
+    if (args.machines or args.envs) and not args.backend:
+        raise ToolError("--machines / --envs show one backend: add --backend, e.g. --backend mlx_gpu")
+    if args.backend and not (args.machines or args.envs):
+        raise ToolError("--backend goes with --machines or --envs; to pick columns use --backends")
+    if args.machines and args.machine:
+        raise ToolError("--machines already names the machines; drop --machine")
+    if args.envs and args.env:
+        raise ToolError("--envs already names the environments; drop --env")
+    if args.roofline and (args.machines or args.envs):
+        raise ToolError("--roofline shows one result set; drop --machines / --envs")
     if args.markdown and args.csv and os.path.dirname(os.path.abspath(args.markdown)) == os.path.abspath(args.csv) \
-            and os.path.basename(args.markdown) in ("detailed.csv", "average.csv"):
-        raise ToolError(f"--markdown {args.markdown} is one of the CSV files --csv {args.csv} writes; choose another name")
+            and os.path.basename(args.markdown).endswith(".csv"):
+        raise ToolError(f"--markdown {args.markdown} would sit among the CSV files --csv {args.csv} writes; choose another name")
     return args
+
+
+class Report:
+    """Markdown text and the CSV files of one invocation."""
+
+    def __init__(self, lines, csv):
+        self.lines, self.csv = lines, csv
+
+    def markdown(self):
+        return "\n".join(self.lines) + "\n"
+
+
+class Tables(Report):
+    """The reference layout: detailed and average tables of one result set."""
+
+    def __init__(self, selection, df, detailed, average, failed, not_run, measure="latency", dtype="float32"):
+        self.selection, self.df, self.detailed, self.average = selection, df, detailed, average
+        self.failed, self.not_run, self.measure, self.dtype = failed, not_run, measure, dtype
+        super().__init__(self._lines(), {"detailed.csv": detailed, "average.csv": average})
+
+    def failed_cases(self):
+        stacked = self.failed.stack()
+        return [f"{row} on {backend}" for (row, backend), bad in stacked.items() if bad]
+
+    def _lines(self):
+        s = self.selection
+        what = "ms per call" if self.measure == "latency" else "device time, ms per call of a batch"
+        lines = [f"Results: machine {s.machine}, commit {s.commit[:8]}, environment {s.env}"
+                 + ("" if self.dtype == "float32" else f", dtype {self.dtype}")]
+        if self.not_run:
+            lines.append(f"Interrupted run: {len(self.not_run)} planned case(s) never ran (listed below).")
+        lines += ["", f"Detailed benchmark ({what}):", to_markdown(self.detailed, self.failed), "",
+                  "Average benchmark:", to_markdown(self.average), ""]
+        lines.append(f"{FAILED}: the case raised or timed out on that backend (asv's log has the reason); "
+                     "nan: no figure (backend absent or skipped, the case failed, or it never ran).")
+        lines += settings_lines(self.df)
+        failed = self.failed_cases()
+        if failed:
+            lines.append(f"Failed ({len(failed)}): " + "; ".join(failed))
+        if self.not_run:
+            lines.append(f"Not run ({len(self.not_run)}): " + "; ".join(self.not_run))
+        return lines
+
+
+def load(args, machine=None, env=None):
+    results_dir = args.results or results_dir_from_config(args.config)
+    selection = select(results_dir, machine if machine is not None else args.machine, args.commit,
+                       env if env is not None else args.env)
+    return selection, filter_ops(frame(selection), split(args.ops))
+
+
+def check_backends(df, wanted):
+    known = set(df["backend"].dropna())
+    unknown = [b for b in wanted if b not in known]
+    if unknown:
+        raise ToolError(f"unknown backend(s) {', '.join(unknown)}; these results have: {', '.join(sorted(known))}")
+
+
+def build(args):
+    if args.machines or args.envs:
+        return build_side_by_side(args)
+    selection, df = load(args)
+    wanted = split(args.backends)
+    check_backends(df, wanted)
+    if args.roofline:  # the peaks of every backend of a device set its ceilings
+        return build_roofline(args, selection, df, wanted)
+    if wanted:
+        df = df[df["backend"].isin(wanted)]
+    times, ops, failed = times_ms(df, args.measure, args.dtype)
+    if times.empty:
+        raise ToolError(f"{selection.path} has no {args.measure} timings in {args.dtype}: every backend was skipped")
+    return Tables(selection, df, detailed(times), average(times, ops), failed, not_run(selection),
+                  args.measure, args.dtype)
+
+
+def build_roofline(args, selection, df, wanted):
+    table, peaks = roofline(df, args.measure, args.dtype, wanted)
+    if table.empty:
+        raise ToolError(f"{selection.path} has no {args.measure} timings in {args.dtype} to place on the roofline")
+    backends = [b for b in BACKEND_ORDER if b in set(table["backend"])] + sorted(
+        set(table["backend"]) - set(BACKEND_ORDER))
+    s = selection
+    lines = [f"Results: machine {s.machine}, commit {s.commit[:8]}, environment {s.env}, "
+             f"{args.dtype}, {args.measure} time", "",
+             "Measured peaks (bench_peaks.Peak, best backend of the device): " + "; ".join(peaks.describe(backends)),
+             "MB: minimum bytes moved (inputs read once, result written once); GFLOP: matrix products only; "
+             "% of peak: the roofline time max(bytes / bandwidth, FLOPs / matmul rate) over the measured time."]
+    for backend in backends:
+        part = table[table["backend"] == backend].set_index("row").drop(columns="backend")
+        lines += ["", f"Roofline on {backend}:", to_markdown(part, formats=ROOFLINE_FORMATS)]
+    if table["% of peak"].isna().all():
+        lines += ["", "No peaks in these results (bench_peaks.Peak did not run): % of peak is nan."]
+    return Report(lines, {"roofline.csv": table.set_index("row")})
+
+
+def build_side_by_side(args):
+    results_dir = args.results or results_dir_from_config(args.config)
+    if args.machines:
+        labels = split(args.machines)
+        loaded = [load(args, machine=m) for m in labels]
+    else:
+        labels = split(args.envs)
+        loaded = [load(args, env=e) for e in labels]
+    if len(labels) < 2:
+        raise ToolError("name at least two, separated by commas")
+    for _, df in loaded:
+        check_backends(df, [args.backend])
+    table = side_by_side([df for _, df in loaded], labels, args.backend, args.measure, args.dtype)
+    kind = "machine" if args.machines else "environment"
+    lines = [f"{args.backend}, {args.measure} (ms per call), {args.dtype}: one column per {kind} "
+             f"(results in {results_dir})"]
+    lines += [f"- {label}: machine {s.machine}, commit {s.commit[:8]}, environment {s.env}"
+              for label, (s, _) in zip(labels, loaded)]
+    lines += ["", to_markdown(table)]
+    return Report(lines, {f"{kind}s.csv": table})
 
 
 @main_guard
@@ -199,8 +434,8 @@ def main(argv=None):
     text = result.markdown()
     outputs = []
     if args.csv:
-        outputs += [(os.path.join(args.csv, "detailed.csv"), result.detailed.to_csv(index_label="Operation", float_format="%.6g")),
-                    (os.path.join(args.csv, "average.csv"), result.average.to_csv(index_label="Operation", float_format="%.6g"))]
+        outputs += [(os.path.join(args.csv, name), table.to_csv(index_label="Operation", float_format="%.6g"))
+                    for name, table in result.csv.items()]
     if args.markdown:
         outputs.append((args.markdown, text))
     for path, _ in outputs:  # check every target before writing any
