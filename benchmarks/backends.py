@@ -15,6 +15,7 @@ is imported lazily, on first use, inside the benchmark process.
 """
 
 import importlib
+import importlib.util
 import os
 import time
 
@@ -91,6 +92,10 @@ class Backend:
     def unavailable_reason(self):
         """None when this machine can run the backend, else why it can't."""
         raise NotImplementedError
+
+    def may_be_available(self):
+        """A guess that costs no device initialisation (unavailable_reason may)."""
+        return self.unavailable_reason() is None
 
     def place(self, array, dtype="float32"):
         """`array` on the device; floating arrays in `dtype`, integer ones unchanged."""
@@ -187,6 +192,10 @@ class MLXBackend(Backend):
         if self.device == "gpu" and not mx.is_available(mx.gpu):
             return "MLX has no GPU here (needs Metal on Apple silicon, or the mlx[cuda13] build with a CUDA GPU)"
         return None
+
+    def may_be_available(self):
+        # is_available(mx.gpu) imports mlx.core, which initialises CUDA in MLX's CUDA build
+        return importlib.util.find_spec("mlx") is not None
 
     def _stream(self):
         return mx.gpu if self.device == "gpu" else mx.cpu

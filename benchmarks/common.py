@@ -48,7 +48,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from .backends import BACKEND_NAMES, DTYPES, dtype_reason, get_backend
+from .backends import BACKEND_NAMES, BACKENDS, DTYPES, dtype_reason, get_backend
 
 PROFILE_ENV = "BENCH_PROFILE"
 PROFILES = ("reference", "small")
@@ -193,7 +193,7 @@ def round_to(array, dtype):
 # Seconds of sampling per benchmark process, beyond set-up. asv starts a process for every
 # (benchmark, parameters): with 91 cases, 3 GPU backends and 2 measures that is 546
 # processes, so the budget decides the run's length as much as the ops do.
-SAMPLE_BUDGET = 0.2
+SAMPLE_BUDGET = 0.1
 # Device time: enough calls in a batch that launch gaps hide behind the work.
 BATCH_SECONDS = 2e-3
 MAX_BATCH = 64
@@ -202,13 +202,13 @@ MAX_BATCH = 64
 def sampling(latency):
     """asv's `repeat` (min samples, max samples, max seconds) for a call of `latency` s.
 
-    At least 10 samples for calls under 0.1 s so that the median is stable, up to 200 for
+    At least 10 samples for calls under 0.1 s so that the median is stable, up to 100 for
     tiny ones within the budget; a few for slow CPU cases that take seconds a call.
     """
     if latency >= 1.0:
         return (2, 2, 0.0)
     least = 10 if latency < 0.1 else 3
-    most = max(least, min(200, int(SAMPLE_BUDGET / max(latency, 1e-6))))
+    most = max(least, min(100, int(SAMPLE_BUDGET / max(latency, 1e-6))))
     return (least, most, SAMPLE_BUDGET)
 
 
@@ -455,31 +455,45 @@ class Prepared:
     sample it."""
 
     def __init__(self, op, label, backend_name, dtype="float32", seed=None):
-        self.backend = get_backend(backend_name)  # NotImplementedError: asv shows n/a
         self.case = op.case(label)
         self.dtype = dtype
-        need, free = op.memory_needed(self.case, self.backend, dtype), available_memory(self.backend)
-        if need > free:
-            raise NotImplementedError(
-                f"{backend_name}: needs {need / GIB:.2f} GiB, device has {free / GIB:.2f} GiB free")
         self.seed = case_seed(op.__name__, label) if seed is None else seed
-        self.arrays = [round_to(a, dtype) for a in op.make_inputs(self.case, np.random.default_rng(self.seed))]
+        # On a GPU, start making the inputs (NumPy releases the GIL) while the device
+        # initialises: CUDA's start-up in each benchmark process takes about 0.25 s on the
+        # H100 host, as long as generating 10^8 elements. On a CPU the memory check must
+        # come first, so nothing is allocated for a case that will not fit.
+        early = BACKENDS[backend_name].on_gpu and BACKENDS[backend_name].may_be_available()
+        pool = ThreadPoolExecutor(1) if early else None
+        pending = pool.submit(self._make_inputs, op) if early else None
+        try:
+            self.backend = get_backend(backend_name)  # NotImplementedError: asv shows n/a
+            need, free = op.memory_needed(self.case, self.backend, dtype), available_memory(self.backend)
+            if need > free:
+                raise NotImplementedError(
+                    f"{backend_name}: needs {need / GIB:.2f} GiB, device has {free / GIB:.2f} GiB free")
+        finally:
+            if pool:
+                pool.shutdown(wait=False)
+        self.arrays = pending.result() if pending else self._make_inputs(op)
         self.op = op
         framework = self.backend.framework
         fn = op.function(framework, self.case)
         self.placed = self.backend.prepare(fn, op.framework_inputs(framework, self.arrays), dtype)
-        # Untimed calls: compilation, lazy kernel loading, allocator warm-up, then the
-        # latency that sizes the sampling (asv's own warm-up is switched off).
-        start = time.perf_counter()
+        # An untimed call (compilation, kernel JIT, lazy loading, allocator warm-up), then
+        # the latency that sizes the sampling: asv's own warm-up is switched off. The first
+        # call is never the estimate: MLX's CUDA backend can spend a second compiling there.
         out = self.placed.call()
-        self.latency = time.perf_counter() - start
+        self.latency = self._timed_call()
         if self.latency < 1.0:
-            self.latency = min(self._timed_call() for _ in range(3))
+            self.latency = min([self.latency] + [self._timed_call() for _ in range(2)])
         self.repeat = sampling(self.latency)
         self.batch = batch_size(self.latency, self.backend.nbytes(out), available_memory(self.backend))
         del out
         self.clock = self.backend.clock()
         self.pending = []
+
+    def _make_inputs(self, op):
+        return [round_to(a, self.dtype) for a in op.make_inputs(self.case, np.random.default_rng(self.seed))]
 
     def _timed_call(self):
         start = time.perf_counter()
