@@ -25,6 +25,12 @@ def main_guard(main):
     return wrapper
 
 
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_atomically(path, text, overwrite=False, binary=False):
     """Write `text` (bytes if `binary`) to `path` through a temporary file; never clobber
     without `overwrite`."""
@@ -35,6 +41,7 @@ def write_atomically(path, text, overwrite=False, binary=False):
         raise ToolError(f"folder {directory} does not exist; create it first")
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=os.path.basename(path))
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's file is private; give the usual mode
         with os.fdopen(fd, "wb" if binary else "w") as f:
             f.write(text)
         os.replace(tmp, path)
