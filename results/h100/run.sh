@@ -31,11 +31,18 @@ run1|run2)  # the full reference set, float32, on the three GPU backends; timed
 dtypes)  # float16 and bfloat16 on the ops that have them; the float32 precision switch
     python3 -m tools.suite --machine h100 --backends $GPU --dtypes float16,bfloat16 \
         -b 'MatMul|Linear|Conv1d|Conv2d|ScaledDotProductAttention|Softmax|LayerNorm'
-    BENCH_FP32_MATMUL=fp32 BENCH_BACKENDS=mlx_gpu,cuda BENCH_PROFILE=small \
-        python3 -m pytest -q -p no:cacheprovider tests/test_correctness.py -k "MatMul and float32" 2>&1 | tail -3
+    # full FP32 everywhere: MLX's measured error must drop from TF32's ~1e-4 to ~1e-7
+    python3 -m asv machine --yes --machine h100-fp32 > /dev/null
+    BENCH_FP32_MATMUL=fp32 python3 -m asv run --python=same --set-commit-hash "$(git rev-parse HEAD)" \
+        --machine h100-fp32 -b "Float32Matmul.*'(mlx_gpu|cuda)'" --show-stderr 2>&1 | grep -A12 track_relative_error
     ;;
-tests)  # correctness: every op, dtype and GPU backend at the reference shapes
-    BENCH_PROFILE=reference BENCH_BACKENDS=$GPU python3 -m pytest -q -p no:cacheprovider \
-        tests/test_correctness.py -k "${K:-float16 or bfloat16}" 2>&1 | tail -15
+tests)  # correctness at the reference shapes on the GPU backends (float16 / bfloat16 by
+        # default; K selects), then every op, dtype and backend present at the small shapes
+    BENCH_PROFILE=reference BENCH_BACKENDS=$GPU python3 -m pytest -q -p no:cacheprovider -rf \
+        tests/test_correctness.py -k "${K:-float16 or bfloat16}" > "$out/pytest-reference.log" 2>&1
+    tail -3 "$out/pytest-reference.log"
+    BENCH_PROFILE=small python3 -m pytest -q -p no:cacheprovider -rf tests/test_correctness.py \
+        > "$out/pytest-small.log" 2>&1
+    tail -3 "$out/pytest-small.log"
     ;;
 esac
