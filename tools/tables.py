@@ -190,9 +190,11 @@ class Peaks:
     def describe(self, backends):
         lines = []
         for group in sorted({self.group(b) for b in backends}):
-            probe = next(b for b in backends if self.group(b) == group)
-            rates = ", ".join(f"{d} {self.rate(probe, d) / 1e12:.1f}" for d in DTYPES)
-            lines.append(f"{group}: copy {self.bandwidth(probe) / 1e9:.0f} GB/s; matmul TFLOP/s {rates}")
+            members = [b for b in backends if self.group(b) == group]
+            fp32 = {("TF32" if self.tf32.get(b) == 1 else "full FP32"): self.rate(b, "float32") for b in members}
+            rates = ", ".join([f"float32 {v / 1e12:.1f} ({mode})" for mode, v in sorted(fp32.items())]
+                              + [f"{d} {self.rate(members[0], d) / 1e12:.1f}" for d in DTYPES[1:]])
+            lines.append(f"{group}: copy {self.bandwidth(members[0]) / 1e9:.0f} GB/s; matmul TFLOP/s {rates}")
         return lines
 
 
