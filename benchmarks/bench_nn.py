@@ -5,7 +5,7 @@ import math
 import numpy as np
 
 from .backends import DTYPES, F, mx, nn
-from .common import Case, OpBenchmark, Operand, numel, standard_normal, uniform
+from .common import Case, OpBenchmark, Operand, elementwise, numel, standard_normal, uniform
 
 
 class BCE(OpBenchmark):
@@ -21,7 +21,7 @@ class BCE(OpBenchmark):
     def make_inputs(cls, case, rng):
         shape, _ = case.shapes()
         probabilities = uniform(rng, shape, 1e-3, 1 - 1e-3)
-        targets = (uniform(rng, shape, 0.0, 1.0) < 0.5).astype(np.float32)
+        targets = elementwise(lambda u: (u < 0.5).astype(np.float32), uniform(rng, shape, 0.0, 1.0))
         return [probabilities, targets]
 
     @staticmethod

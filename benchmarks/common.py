@@ -44,11 +44,10 @@ import os
 import pkgutil
 import time
 import zlib
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from .backends import BACKEND_NAMES, BACKENDS, DTYPES, dtype_reason, get_backend
+from .backends import BACKEND_NAMES, DTYPES, TILE, Tiled, dtype_reason, get_backend
 
 PROFILE_ENV = "BENCH_PROFILE"
 PROFILES = ("reference", "small")
@@ -137,38 +136,28 @@ def case_seed(op_name, label):
 
 # --- inputs -----------------------------------------------------------------------------
 
-# Large inputs are filled in a fixed number of chunks, each from its own generator spawned
-# from the case's seed, on a thread pool: the values depend only on the seed (never on the
-# machine's core count), and a 10^8-element case is ready in a fraction of a second on a
-# many-core host instead of about two seconds in a single thread.
-_CHUNKS = 16
-_PARALLEL_FROM = 1 << 22
-
-
-def _filled(rng, shape, fill):
+def _generated(rng, shape, draw):
+    """`draw(rng, n)` values in `shape`: drawn directly up to TILE elements, else one drawn
+    block of TILE values repeated (see backends.Tiled)."""
     n = numel(shape)
-    if n < _PARALLEL_FROM:
-        return fill(rng, n).reshape(shape)
-    out = np.empty(n, dtype=np.float32)
-    bounds = np.linspace(0, n, _CHUNKS + 1).astype(np.int64)
-    generators = rng.spawn(_CHUNKS)
-
-    def work(i):
-        out[bounds[i]:bounds[i + 1]] = fill(generators[i], int(bounds[i + 1] - bounds[i]))
-
-    with ThreadPoolExecutor(min(_CHUNKS, os.cpu_count() or 1)) as pool:
-        list(pool.map(work, range(_CHUNKS)))
-    return out.reshape(shape)
+    if n <= TILE:
+        return draw(rng, n).reshape(shape)
+    return Tiled(draw(rng, TILE), shape)
 
 
 def standard_normal(rng, shape):
     """Seeded standard-normal float32 values."""
-    return _filled(rng, shape, lambda g, n: g.standard_normal(n, dtype=np.float32))
+    return _generated(rng, shape, lambda g, n: g.standard_normal(n, dtype=np.float32))
 
 
 def uniform(rng, shape, low, high):
     """Seeded uniform float32 values in [low, high)."""
-    return _filled(rng, shape, lambda g, n: (low + (high - low) * g.random(n, dtype=np.float32)))
+    return _generated(rng, shape, lambda g, n: low + (high - low) * g.random(n, dtype=np.float32))
+
+
+def elementwise(fn, array):
+    """`fn` (an element-wise NumPy function) applied to an input, tiled or not."""
+    return array.map(fn) if isinstance(array, Tiled) else fn(array)
 
 
 def round_to(array, dtype):
@@ -179,6 +168,8 @@ def round_to(array, dtype):
     """
     if dtype == "float32" or array.dtype != np.float32:
         return array
+    if isinstance(array, Tiled):
+        return array.map(lambda block: round_to(block, dtype))
     if dtype == "float16":
         return array.astype(np.float16).astype(np.float32)
     if dtype == "bfloat16":  # NumPy has no bfloat16: round the float32 bit pattern
@@ -193,10 +184,21 @@ def round_to(array, dtype):
 # Seconds of sampling per benchmark process, beyond set-up. asv starts a process for every
 # (benchmark, parameters): with 91 cases, 3 GPU backends and 2 measures that is 546
 # processes, so the budget decides the run's length as much as the ops do.
+# BENCH_SAMPLE_BUDGET, BENCH_WARMUP (seconds of untimed calls right before the samples) and
+# BENCH_ROUNDS (processes per case, asv's `rounds`) tune a machine's runs.
 SAMPLE_BUDGET = 0.1
+ROUNDS_ENV, BUDGET_ENV, WARMUP_ENV = "BENCH_ROUNDS", "BENCH_SAMPLE_BUDGET", "BENCH_WARMUP"
 # Device time: enough calls in a batch that launch gaps hide behind the work.
 BATCH_SECONDS = 2e-3
 MAX_BATCH = 64
+
+
+def _seconds(env, default):
+    value = os.environ.get(env, "")
+    try:
+        return float(value) if value else default
+    except ValueError:
+        raise ValueError(f"{env}={value!r}: give seconds, e.g. {default}") from None
 
 
 def sampling(latency):
@@ -207,9 +209,10 @@ def sampling(latency):
     """
     if latency >= 1.0:
         return (2, 2, 0.0)
+    budget = _seconds(BUDGET_ENV, SAMPLE_BUDGET)
     least = 10 if latency < 0.1 else 3
-    most = max(least, min(100, int(SAMPLE_BUDGET / max(latency, 1e-6))))
-    return (least, most, SAMPLE_BUDGET)
+    most = max(least, min(100, int(budget / max(latency, 1e-6))))
+    return (least, most, budget)
 
 
 def batch_size(latency, out_bytes, free_bytes):
@@ -270,7 +273,7 @@ class OpBenchmark(abc.ABC):
     reduced_tolerance = {"float16": 5e-3, "bfloat16": 3e-2}
     # One benchmark process per (case, backend[, dtype]) and measure: samples are taken
     # within it (see `sampling`), not across asv's rounds.
-    rounds = 1
+    rounds = int(_seconds(ROUNDS_ENV, 1))
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -428,7 +431,7 @@ class OpBenchmark(abc.ABC):
         run = prepared(type(self), case, backend, dtype)
         _active["run"] = run
         self.call, self.launch_batch = run.call, run.launch_batch
-        self.number, self.repeat, self.warmup_time = 1, run.repeat, 0.0
+        self.number, self.repeat, self.warmup_time = 1, run.repeat, _seconds(WARMUP_ENV, 0.0)
 
     def time_op(self, case, backend, dtype="float32"):
         self.call()
@@ -455,30 +458,21 @@ class Prepared:
     sample it."""
 
     def __init__(self, op, label, backend_name, dtype="float32", seed=None):
+        self.backend = get_backend(backend_name)  # NotImplementedError: asv shows n/a
         self.case = op.case(label)
         self.dtype = dtype
+        need, free = op.memory_needed(self.case, self.backend, dtype), available_memory(self.backend)
+        if need > free:
+            raise NotImplementedError(
+                f"{backend_name}: needs {need / GIB:.2f} GiB, device has {free / GIB:.2f} GiB free")
         self.seed = case_seed(op.__name__, label) if seed is None else seed
-        # On a GPU, start making the inputs (NumPy releases the GIL) while the device
-        # initialises: CUDA's start-up in each benchmark process takes about 0.25 s on the
-        # H100 host, as long as generating 10^8 elements. On a CPU the memory check must
-        # come first, so nothing is allocated for a case that will not fit.
-        early = BACKENDS[backend_name].on_gpu and BACKENDS[backend_name].may_be_available()
-        pool = ThreadPoolExecutor(1) if early else None
-        pending = pool.submit(self._make_inputs, op) if early else None
-        try:
-            self.backend = get_backend(backend_name)  # NotImplementedError: asv shows n/a
-            need, free = op.memory_needed(self.case, self.backend, dtype), available_memory(self.backend)
-            if need > free:
-                raise NotImplementedError(
-                    f"{backend_name}: needs {need / GIB:.2f} GiB, device has {free / GIB:.2f} GiB free")
-        finally:
-            if pool:
-                pool.shutdown(wait=False)
-        self.arrays = pending.result() if pending else self._make_inputs(op)
+        # The inputs as made (large ones tiled), rounded to the dtype the op computes in.
+        self.inputs = [round_to(a, dtype) for a in op.make_inputs(self.case, np.random.default_rng(self.seed))]
+        self._arrays = None
         self.op = op
         framework = self.backend.framework
         fn = op.function(framework, self.case)
-        self.placed = self.backend.prepare(fn, op.framework_inputs(framework, self.arrays), dtype)
+        self.placed = self.backend.prepare(fn, op.framework_inputs(framework, self.inputs), dtype)
         # An untimed call (compilation, kernel JIT, lazy loading, allocator warm-up), then
         # the latency that sizes the sampling: asv's own warm-up is switched off. The first
         # call is never the estimate: MLX's CUDA backend can spend a second compiling there.
@@ -492,8 +486,12 @@ class Prepared:
         self.clock = self.backend.clock()
         self.pending = []
 
-    def _make_inputs(self, op):
-        return [round_to(a, self.dtype) for a in op.make_inputs(self.case, np.random.default_rng(self.seed))]
+    @property
+    def arrays(self):
+        """The inputs as plain NumPy arrays, for the reference and the check."""
+        if self._arrays is None:
+            self._arrays = [np.asarray(a) for a in self.inputs]
+        return self._arrays
 
     def _timed_call(self):
         start = time.perf_counter()
@@ -507,7 +505,7 @@ class Prepared:
         """Launch `batch` calls without waiting; their results stay referenced until the
         next batch, so nothing is freed while the device still computes it."""
         self.pending = None
-        self.pending = [self.placed.launch() for _ in range(self.batch)]
+        self.pending = self.clock.launch(self.placed, self.batch)
 
     def result(self):
         """One more call, read back into NumPy in the reference layout."""
