@@ -94,6 +94,12 @@ def parse_args(argv):
     parser.add_argument("--bench", "-b", help="asv benchmark regex, e.g. 'Softmax|Sort'")
     parser.add_argument("--config", default="asv.conf.json")
     args = parser.parse_args(argv)
+    check_names(args)
+    return args
+
+
+def check_names(args):
+    """--backends, --dtypes and --bench of a command that runs the suite."""
     for option, value, known in (("backend", args.backends, BACKENDS), ("dtype", args.dtypes, DTYPES)):
         unknown = sorted(set(tables.split(value)) - set(known))
         if unknown:
@@ -103,7 +109,6 @@ def parse_args(argv):
             re.compile(args.bench)
         except re.error as exc:
             raise ToolError(f"--bench {args.bench!r} is not a regular expression ({exc})") from None
-    return args
 
 
 @main_guard

@@ -265,6 +265,20 @@ def side_by_side(frames, labels, backend, measure, dtype):
     return table
 
 
+def short_labels(names):
+    """Environment names without the parts they share: asv's names of two releases'
+    environments differ only in the versions (virtualenv-py3.11-mlx0.31.2-...-torch2.13.0)."""
+    parts = [n.split("-") for n in names]
+    head = 0
+    while all(len(p) > head + 1 for p in parts) and len({p[head] for p in parts}) == 1:
+        head += 1
+    tail = 0
+    while all(len(p) > head + tail + 1 for p in parts) and len({p[-1 - tail] for p in parts}) == 1:
+        tail += 1
+    labels = ["-".join(p[head:len(p) - tail]) for p in parts]
+    return labels if len(set(labels)) == len(labels) else names
+
+
 # --- the command ------------------------------------------------------------------------
 
 def split(value):
@@ -410,13 +424,14 @@ def build_roofline(args, selection, df, wanted):
 def build_side_by_side(args):
     results_dir = args.results or results_dir_from_config(args.config)
     if args.machines:
-        labels = split(args.machines)
-        loaded = [load(args, machine=m) for m in labels]
+        names = split(args.machines)
+        loaded = [load(args, machine=m) for m in names]
     else:
-        labels = split(args.envs)
-        loaded = [load(args, env=e) for e in labels]
-    if len(labels) < 2:
+        names = split(args.envs)
+        loaded = [load(args, env=e) for e in names]
+    if len(names) < 2:
         raise ToolError("name at least two, separated by commas")
+    labels = names if args.machines else short_labels(names)
     for _, df in loaded:
         check_backends(df, [args.backend])
     table = side_by_side([df for _, df in loaded], labels, args.backend, args.measure, args.dtype)

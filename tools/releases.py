@@ -1,0 +1,191 @@
+"""Released MLX (and PyTorch) versions: side by side, or filed under MLX's own commits.
+
+    python -m tools.releases compare --mlx 0.31.2 0.32.4 --profile small --backends mlx_cpu,cpu
+    python -m tools.releases compare --mlx 0.32.4 --torch 2.12.0 2.13.0
+    python -m tools.releases record --mlx-repo ~/src/mlx --mlx 0.31.2 0.32.4
+    python -m tools.releases record --mlx-repo ~/src/mlx          # the mlx installed here
+
+compare: asv makes one virtualenv per (mlx, torch) pair from their wheels (the `include`
+entries of a copy of asv.releases.conf.json) and runs the suite in each under this commit
+of the suite; each environment's name carries its versions, so the results stay apart.
+Then one table per backend puts the versions side by side (tools.tables --envs).
+
+record: for each version, the wheels go into one reused virtualenv (or the mlx installed
+here is used as it is) and asv runs the suite there with --set-commit-hash set to the
+commit of MLX's tag v<version>, into asv.mlx.conf.json's results (results-mlx/): the
+history of MLX commits gets its release points without building MLX.
+"""
+
+import argparse
+import importlib.metadata
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+
+from asv import util as asv_util
+
+from . import suite, tables
+from .errors import ToolError, main_guard
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+VERSION = re.compile(r"^\d+(\.\d+){1,3}$")
+
+
+def mlx_requirements(version, backend):
+    """The packages of one MLX release for this platform."""
+    req = {"mlx": version}
+    if sys.platform.startswith("linux"):
+        req["mlx-cuda-13" if backend == "cuda" else "mlx-cpu"] = version
+    return req
+
+
+def derived_config(template, output, **changes):
+    """A copy of an asv config with absolute paths (it lives under .asv/) and `changes`."""
+    conf = asv_util.load_json(os.path.join(ROOT, template), js_comments=True)
+    for key in ("benchmark_dir", "results_dir", "html_dir", "env_dir"):
+        conf[key] = os.path.join(ROOT, conf[key])
+    if not re.match(r"^[a-z]+://", conf["repo"]):
+        conf["repo"] = os.path.join(ROOT, conf["repo"])
+    conf.update(changes)
+    os.makedirs(os.path.dirname(output), exist_ok=True)
+    with open(output, "w") as f:
+        json.dump(conf, f, indent=2)
+    return conf
+
+
+def overrides(args):
+    return {"results_dir": os.path.abspath(args.results)} if args.results else {}
+
+
+def asv(*args, config, env=None):
+    # From the project root: the configs load the checkpoint plugin from ./tools.
+    return subprocess.run([sys.executable, "-m", "asv", *args, "--config", config], cwd=ROOT, env=env).returncode
+
+
+def run_env(args):
+    env = dict(os.environ, BENCH_PROFILE=args.profile)
+    env.pop("PYTHONPATH", None)
+    return env
+
+
+def selection(args):
+    backends, absent = suite.present_backends(tables.split(args.backends) or suite.BACKENDS)
+    for name, reason in absent.items():
+        print(f"skipping {name}: {reason}")
+    if not backends:
+        raise ToolError("none of the chosen backends is present on this machine (reasons above)")
+    return backends, suite.selection_regex(backends, tables.split(args.dtypes), args.bench)
+
+
+def compare(args):
+    backends, regex = selection(args)
+    python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    include = [{"python": python, "req": {**mlx_requirements(m, args.mlx_backend), "torch": t, "numpy": ""}}
+               for m in args.mlx for t in args.torch]
+    config = os.path.join(ROOT, ".asv", "releases.conf.json")
+    conf = derived_config("asv.releases.conf.json", config, include=include, matrix={}, **overrides(args))
+    from asv import config as asv_config, environment
+
+    names = [e.name for e in environment.get_environments(asv_config.Config.from_json(conf), None)]
+    if asv("machine", "--yes", "--machine", args.machine, config=config) != 0:
+        raise ToolError("asv could not record this machine (asv machine --yes)")
+    status = asv("run", "HEAD^!", "--machine", args.machine, "--bench", regex, config=config, env=run_env(args))
+    if status not in (0, 2):
+        raise ToolError(f"asv run exited with status {status}")
+    commit = suite.git_head(ROOT)
+    for backend in backends:
+        print()
+        tables.main(["--results", conf["results_dir"], "--machine", args.machine, "--commit", commit,
+                     "--envs", ",".join(names), "--backend", backend, "--measure", args.measure])
+    return 0
+
+
+def tag_commit(repo, version):
+    try:
+        return subprocess.run(["git", "-C", repo, "rev-parse", "--verify", "--quiet", f"v{version}^{{commit}}"],
+                              check=True, capture_output=True, text=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        raise ToolError(f"{repo} has no tag v{version}; fetch MLX's tags (git -C {repo} fetch --tags)") from None
+
+
+def release_python(args, version):
+    """A Python with `version` of MLX installed: one virtualenv under .asv/, reused."""
+    venv = os.path.join(ROOT, ".asv", "release-venv")
+    python = os.path.join(venv, "bin", "python")
+    pip = [python, "-m", "pip", "install", "--quiet"]
+    if not os.path.exists(python):
+        subprocess.run([sys.executable, "-m", "venv", venv], check=True)
+        subprocess.run(pip + ["asv_runner", "pympler", "numpy", f"torch=={args.torch[0]}"], check=True)
+    packages = [f"{name}=={v}" for name, v in mlx_requirements(version, args.mlx_backend).items()]
+    if subprocess.run(pip + packages).returncode != 0:
+        raise ToolError(f"pip could not install {' '.join(packages)} (the messages are above)")
+    return python
+
+
+def record(args):
+    repo = os.path.abspath(args.mlx_repo)
+    if not os.path.isdir(os.path.join(repo, ".git")):
+        raise ToolError(f"{repo} is not a git clone of MLX; git clone https://github.com/ml-explore/mlx.git first")
+    if args.mlx:
+        versions = args.mlx
+    else:
+        try:
+            versions = [importlib.metadata.version("mlx")]
+        except importlib.metadata.PackageNotFoundError:
+            raise ToolError("mlx is not installed here; name the releases with --mlx") from None
+    commits = {v: tag_commit(repo, v) for v in versions}  # every tag checked before any run
+    _, regex = selection(args)
+    config = os.path.join(ROOT, ".asv", "mlx.conf.json")
+    conf = derived_config("asv.mlx.conf.json", config, repo=repo, **overrides(args))
+    if asv("machine", "--yes", "--machine", args.machine, config=config) != 0:
+        raise ToolError("asv could not record this machine (asv machine --yes)")
+    for version, commit in commits.items():
+        python = release_python(args, version) if args.mlx else sys.executable
+        print(f"mlx {version}: tag v{version} = {commit[:8]}")
+        status = asv("run", "-E", f"existing:{python}", "--set-commit-hash", commit, "--machine", args.machine,
+                     "--bench", regex, config=config, env=run_env(args))
+        if status not in (0, 2):
+            raise ToolError(f"asv run for mlx {version} exited with status {status}")
+    print(f"\nresults in {conf['results_dir']}; "
+          "asv publish --config asv.mlx.conf.json builds the site of MLX's history")
+    return 0
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog="python -m tools.releases", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in ("compare", "record"):
+        p = sub.add_parser(name)
+        p.add_argument("--mlx", nargs="+", required=name == "compare", metavar="VERSION", help="MLX releases")
+        p.add_argument("--torch", nargs="+", default=["2.13.0"], metavar="VERSION",
+                       help="torch releases (default 2.13.0; record uses the first)")
+        p.add_argument("--mlx-backend", choices=["cpu", "cuda"], default="cpu",
+                       help="Linux: MLX's CPU package or its CUDA 13 package (default cpu)")
+        p.add_argument("--profile", default="reference", choices=suite.PROFILES)
+        p.add_argument("--backends", help="comma-separated backends (default: every one present)")
+        p.add_argument("--dtypes", default=",".join(suite.DTYPES))
+        p.add_argument("--bench", "-b", help="asv benchmark regex, e.g. 'Softmax|Sort'")
+        p.add_argument("--machine", default=platform.node() or "machine", help="asv machine name")
+        p.add_argument("--measure", choices=["latency", "device"], default="latency")
+        p.add_argument("--results", help="asv results folder (default: the config's)")
+        if name == "record":
+            p.add_argument("--mlx-repo", required=True, help="a git clone of MLX with its tags")
+    args = parser.parse_args(argv)
+    for version in (args.mlx or []) + args.torch:
+        if not VERSION.match(version):
+            raise ToolError(f"{version!r} is not a release number like 0.32.4")
+    suite.check_names(args)
+    return args
+
+
+@main_guard
+def main(argv=None):
+    args = parse_args(argv)
+    return compare(args) if args.command == "compare" else record(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
