@@ -93,3 +93,15 @@ def test_suite_selects_present_backends_and_gpu_only_reduced_dtypes():
     only_sort = suite.selection_regex(["cuda"], suite.DTYPES, "Sort")
     assert {n for n in asv_names(suite.BACKENDS, suite.DTYPES) if re.search(only_sort, n)} == {
         "bench_reductions.Sort.time_op('dim=1 axi=0', 'cuda')"}
+
+
+def test_compare_gates_on_timings_only(tmp_path):
+    """Tracked values are not times: a zero flag or a higher bandwidth is no regression."""
+    for commit, t, flag, bandwidth in (("a" * 40, 1e-3, 0.0, 100.0), ("b" * 40, 3e-3, 0.0, 300.0)):
+        write_results(str(tmp_path / "r"), "box", commit, {f"{ARGMAX}.time_op": {"dim=1 axi=0": {"cuda": t}}},
+                      settings={"bench_settings.Float32Matmul.track_tf32_allowed": {"cuda": flag},
+                                "bench_peaks.Peak.track_copy_bandwidth": {"cuda": bandwidth}})
+    proc = subprocess.run([sys.executable, "-m", "tools.compare", "a" * 8, "b" * 8, "--results", str(tmp_path / "r")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1, proc.stderr
+    assert "1 cases compared: 1 slower" in proc.stdout and "Peak" not in proc.stdout

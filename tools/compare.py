@@ -19,13 +19,18 @@ from asv import _stats  # asv's own significance test (the one `asv compare` use
 from tabulate import tabulate
 
 from .errors import ToolError, main_guard
-from .results import _param_values, results_dir_from_config, select
+from .results import _param_values, describe, results_dir_from_config, select
 
 
 def cases(result):
-    """{(benchmark, params): (value, stats, samples)} for every case with a figure."""
+    """{(benchmark, params): (value, stats, samples)} for every timed case with a figure.
+
+    Only timings: the tracked values (peaks in GB/s, precision flags) are not times, and
+    for them larger is not slower."""
     out = {}
     for key in result.get_all_result_keys():
+        if not key.split(".")[-1].startswith("time_"):
+            continue
         params = result.get_result_params(key) or []
         values = result.get_result_value(key, params)
         stats = result.get_result_stats(key, params)
@@ -35,17 +40,16 @@ def cases(result):
         stats = stats or [None] * len(values)
         samples = samples or [None] * len(values)
         for combo, value, stat, sample in zip(itertools.product(*_param_values(params)), values, stats, samples):
-            if isinstance(value, (int, float)) and not math.isnan(value):
+            if isinstance(value, (int, float)) and not math.isnan(value) and value > 0:
                 out[(key, combo)] = (value, stat, sample)
     return out
 
 
 def label(key, combo):
     parts = key.split(".")
-    name = parts[-2] if len(parts) >= 3 else key
-    if len(combo) == 2:
-        return f"{name} / {combo[0]} on {combo[1]}"
-    return f"{name}{'(' + ', '.join(map(str, combo)) + ')' if combo else ''}"
+    if len(parts) >= 3:
+        return describe(parts[-2], parts[-1], combo)
+    return f"{key}{'(' + ', '.join(map(str, combo)) + ')' if combo else ''}"
 
 
 def significant(base, head):
