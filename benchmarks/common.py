@@ -151,7 +151,7 @@ def standard_normal(rng, shape):
 
 
 def uniform(rng, shape, low, high):
-    """Seeded uniform float32 values in [low, high)."""
+    """Seeded uniform float32 values in [low, high] (float32 rounding can reach `high`)."""
     return _generated(rng, shape, lambda g, n: low + (high - low) * g.random(n, dtype=np.float32))
 
 
