@@ -183,11 +183,21 @@ def round_to(array, dtype):
 
 # Seconds of sampling per benchmark process, beyond set-up. asv starts a process for every
 # (benchmark, parameters): with 91 cases, 3 GPU backends and 2 measures that is 546
-# processes, so the budget decides the run's length as much as the ops do.
-# BENCH_SAMPLE_BUDGET, BENCH_WARMUP (seconds of untimed calls right before the samples) and
-# BENCH_ROUNDS (processes per case, asv's `rounds`) tune a machine's runs.
+# processes. On the H100 each costs about 0.5 s before its first sample (CUDA's start-up in
+# the forked process, library handles, the context's teardown at exit), so the budgets
+# below are most of what tuning can still trade for stability.
+# Latency samples are single calls: up to 100 fit in the budget for calls under 1 ms. A
+# device-time sample is a whole batch (about BATCH_SECONDS of calls). Within one process the
+# H100's device samples spread little (interquartile range 1.2 % of the median, typically),
+# so the median of 20 is good to about 0.3 %; what moves between runs moves between
+# processes, which more samples cannot fix (results/h100/README.md).
+# BENCH_SAMPLE_BUDGET, BENCH_DEVICE_BUDGET, BENCH_WARMUP (seconds of untimed calls right
+# before the samples) and BENCH_ROUNDS (processes per case, asv's `rounds`) tune a
+# machine's runs.
 SAMPLE_BUDGET = 0.1
+DEVICE_BUDGET = 0.04
 ROUNDS_ENV, BUDGET_ENV, WARMUP_ENV = "BENCH_ROUNDS", "BENCH_SAMPLE_BUDGET", "BENCH_WARMUP"
+DEVICE_BUDGET_ENV = "BENCH_DEVICE_BUDGET"
 # Device time: enough calls in a batch that launch gaps hide behind the work.
 BATCH_SECONDS = 2e-3
 MAX_BATCH = 64
@@ -201,18 +211,25 @@ def _seconds(env, default):
         raise ValueError(f"{env}={value!r}: give seconds, e.g. {default}") from None
 
 
-def sampling(latency):
-    """asv's `repeat` (min samples, max samples, max seconds) for a call of `latency` s.
+def sampling(seconds, budget=None):
+    """asv's `repeat` (min samples, max samples, max seconds) for samples of `seconds` each,
+    within `budget` seconds (default: BENCH_SAMPLE_BUDGET or SAMPLE_BUDGET).
 
-    At least 10 samples for calls under 0.1 s so that the median is stable, up to 100 for
+    At least 10 samples for samples under 0.1 s so that the median is stable, up to 100 for
     tiny ones within the budget; a few for slow CPU cases that take seconds a call.
     """
-    if latency >= 1.0:
+    if seconds >= 1.0:
         return (2, 2, 0.0)
-    budget = _seconds(BUDGET_ENV, SAMPLE_BUDGET)
-    least = 10 if latency < 0.1 else 3
-    most = max(least, min(100, int(budget / max(latency, 1e-6))))
+    if budget is None:
+        budget = _seconds(BUDGET_ENV, SAMPLE_BUDGET)
+    least = 10 if seconds < 0.1 else 3
+    most = max(least, min(100, int(budget / max(seconds, 1e-6))))
     return (least, most, budget)
+
+
+def device_sampling(latency, batch):
+    """`sampling` for device-time samples, each a batch of `batch` calls of `latency` s."""
+    return sampling(latency * batch, _seconds(DEVICE_BUDGET_ENV, DEVICE_BUDGET))
 
 
 def batch_size(latency, out_bytes, free_bytes):
@@ -433,6 +450,9 @@ class OpBenchmark(abc.ABC):
         _active["run"] = run
         self.call, self.launch_batch = run.call, run.launch_batch
         self.number, self.repeat, self.warmup_time = 1, run.repeat, _seconds(WARMUP_ENV, 0.0)
+        # asv reads a method's own attributes before the instance's, and setup cannot tell
+        # which measure runs; a process runs one case, so this per-process value is safe.
+        OpBenchmark.time_device.repeat = run.device_repeat
 
     def time_op(self, case, backend, dtype="float32"):
         self.call()
@@ -483,6 +503,7 @@ class Prepared:
             self.latency = min([self.latency] + [self._timed_call() for _ in range(2)])
         self.repeat = sampling(self.latency)
         self.batch = batch_size(self.latency, self.backend.nbytes(out), available_memory(self.backend))
+        self.device_repeat = device_sampling(self.latency, self.batch)
         del out
         self.clock = self.backend.clock()
         self.pending = []

@@ -56,6 +56,11 @@ def test_reference_size_case_with_tiled_inputs_matches_reference(backend, seed, 
 
 def test_sampling_budget_and_rounds_can_be_tuned(monkeypatch):
     assert common.sampling(1e-4) == (10, 100, common.SAMPLE_BUDGET)
+    # A device-time sample is a batch: 2 ms batches get their own, smaller budget.
+    assert common.device_sampling(1e-4, 20) == (10, 20, common.DEVICE_BUDGET)
+    assert common.device_sampling(0.6, 1) == (3, 3, common.DEVICE_BUDGET)
+    monkeypatch.setenv(common.DEVICE_BUDGET_ENV, "0.2")
+    assert common.device_sampling(1e-4, 20) == (10, 100, 0.2)
     monkeypatch.setenv(common.BUDGET_ENV, "0.5")
     assert common.sampling(1e-3) == (10, 100, 0.5)
     assert common.sampling(1e-2) == (10, 50, 0.5)

@@ -50,6 +50,33 @@ def test_device_time_uses_the_device_clock_and_latency_the_wall_clock():
     assert not hasattr(common.OpBenchmark.time_op, "timer")
 
 
+def test_each_measure_gets_its_own_sampling_through_asv(monkeypatch):
+    """asv_runner's TimeBenchmark, built as asv builds it, reads `repeat` after setup: the
+    latency gets single-call sampling, the device time batch sampling."""
+    from asv_runner.benchmarks.time import TimeBenchmark
+
+    from benchmarks.bench_activations import ReLU
+
+    monkeypatch.setenv(common.PROFILE_ENV, "small")
+    backend = next(b for b in ("mlx_cpu", "cpu") if not backends.BACKENDS[b].unavailable_reason())
+    params = (ReLU.cases[0].label(), backend)
+    try:
+        repeats = {}
+        for method in ("time_op", "time_device"):
+            instance = ReLU()
+            bench = TimeBenchmark(f"bench_activations.ReLU.{method}", getattr(instance, method),
+                                  [getattr(instance, method), instance])
+            instance.setup(*params)
+            bench._load_vars()  # what asv_runner's do_setup does after running setup
+            repeats[method] = bench.repeat
+        run = common.prepared(ReLU, params[0], backend)
+        assert repeats["time_op"] == run.repeat == common.sampling(run.latency)
+        assert repeats["time_device"] == run.device_repeat == common.device_sampling(run.latency, run.batch)
+        assert repeats["time_op"] != repeats["time_device"]
+    finally:
+        common.release()
+
+
 def test_case_labels_parse_back_to_shapes_and_axis():
     for op in OPS:
         for case in op.cases:
