@@ -49,6 +49,29 @@ def test_noise_reports_median_and_95th_percentile_per_measure(tmp_path):
     assert proc.returncode == 0, proc.stderr
 
 
+def test_noise_shows_each_backend_apart(tmp_path):
+    # cuda is steady, mlx_gpu moves 10 % on every case: together the median would hide it.
+    cases = [f"dim={n}x8 axi=0" for n in range(1, 11)]
+    paths = []
+    for machine, scale in (("run1", 1.0), ("run2", 1.1)):
+        write_results(str(tmp_path / machine), machine, "a" * 40, {
+            f"{ARGMAX}.time_device": {c: {"cuda": 1e-3, "mlx_gpu": 1e-3 * scale} for c in cases}})
+        paths.append(next((tmp_path / machine / machine).glob("aaaaaaaa-*.json")))
+    proc = noise(*paths)
+    rows = {tuple(c.strip() for c in line.strip("|").split("|")[:2]): line
+            for line in proc.stdout.split("per backend:")[1].splitlines() if line.startswith("| ")}
+    assert "| 10 " in rows[("cuda", "device")] and "0.00 %" in rows[("cuda", "device")]
+    assert "10.00 %" in rows[("mlx_gpu", "device")]
+    assert proc.returncode == 1  # overall: half the cases moved 10 %
+
+
+def test_noise_output_into_a_closed_pipe_is_not_a_traceback(tmp_path):
+    first, second = two_runs(tmp_path, [1.0] * 20)
+    proc = subprocess.run(f"{sys.executable} -m tools.noise {first} {second} | head -1", shell=True,
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.stdout.startswith("run 1:") and "Traceback" not in proc.stderr and "Error" not in proc.stderr
+
+
 def test_noise_passes_identical_runs_and_rejects_bad_input(tmp_path):
     first, second = two_runs(tmp_path, [1.0] * 20)
     proc = noise(first, second)

@@ -21,6 +21,10 @@ def main_guard(main):
         except KeyboardInterrupt:
             print("error: interrupted; nothing was written", file=sys.stderr)
             return 130
+        except BrokenPipeError:
+            # The reader went away (`| head`): stop quietly, as other command-line tools do.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 1
 
     return wrapper
 

@@ -4,8 +4,9 @@
     python -m tools.noise run1.json run2.json --min-us 50 --median 2 --p95 5
 
 For every case measured in both (same op, case, backend, dtype and measure) whose time is
-at least --min-us in both runs, |delta| = |t2 / t1 - 1|. Prints, per measure, the number of
-cases, the median and the 95th percentile of |delta| and the cases that moved most; exits
+at least --min-us in both runs, |delta| = |t2 / t1 - 1|. Prints, per measure (then per
+backend and measure), the number of cases, the median and the 95th percentile of |delta|
+and the cases that moved most; exits
 1 when a median or 95th percentile exceeds its limit (in percent), 0 otherwise, 2 on bad
 input.
 """
@@ -32,14 +33,22 @@ def deltas(first, second, min_seconds):
     return both
 
 
-def summary(both):
+def summary(both, backend=None):
     rows = []
     for measure, method in MEASURES.items():
-        part = both[both["method"] == method]["delta"]
+        part = both[both["method"] == method]
+        if backend is not None:
+            part = part[part["backend"] == backend]
+        part = part["delta"]
         if len(part):
-            rows.append({"measure": measure, "cases": len(part), "median": 100 * float(np.median(part)),
-                         "p95": 100 * float(np.percentile(part, 95)), "max": 100 * float(part.max())})
+            rows.append({"measure": measure, "backend": backend, "cases": len(part),
+                         "median": 100 * float(np.median(part)), "p95": 100 * float(np.percentile(part, 95)),
+                         "max": 100 * float(part.max())})
     return rows
+
+
+def _cells(row):
+    return [row["cases"], f"{row['median']:.2f} %", f"{row['p95']:.2f} %", f"{row['max']:.1f} %"]
 
 
 def parse_args(argv):
@@ -67,8 +76,14 @@ def main(argv=None):
     print(f"run 1: {first.path} ({first.machine}, {first.commit[:8]}, {first.env})")
     print(f"run 2: {second.path} ({second.machine}, {second.commit[:8]}, {second.env})")
     print(f"cases of at least {args.min_us:g} us in both runs; |delta| = |t2 / t1 - 1|\n")
-    print(tabulate([[r["measure"], r["cases"], f"{r['median']:.2f} %", f"{r['p95']:.2f} %", f"{r['max']:.1f} %"]
-                    for r in rows], headers=["measure", "cases", "median |delta|", "95th percentile", "max"],
+    print(tabulate([[r["measure"], *_cells(r)] for r in rows],
+                   headers=["measure", "cases", "median |delta|", "95th percentile", "max"],
+                   tablefmt="pipe", disable_numparse=True))
+    # One backend's noise can hide behind another's: the same runs, one backend at a time.
+    per_backend = [r for b in sorted(both["backend"].unique()) for r in summary(both, b)]
+    print("\nper backend:")
+    print(tabulate([[r["backend"], r["measure"], *_cells(r)] for r in per_backend],
+                   headers=["backend", "measure", "cases", "median |delta|", "95th percentile", "max"],
                    tablefmt="pipe", disable_numparse=True))
     worst = both.sort_values("delta", ascending=False).head(args.worst)
     print(f"\nmost moved ({len(worst)}):")
