@@ -1,4 +1,5 @@
-"""tools.noise (run-to-run agreement), tools.fidelity's guard, and tools.suite's selection."""
+"""tools.noise (run-to-run agreement), tools.fidelity's guard, tools.suite's selection, and the tables
+of the committed H100 results."""
 
 import os
 import re
@@ -128,3 +129,19 @@ def test_compare_gates_on_timings_only(tmp_path):
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1, proc.stderr
     assert "1 cases compared: 1 slower" in proc.stdout and "Peak" not in proc.stdout
+
+
+def test_tables_show_device_time_and_roofline_on_the_committed_h100_results():
+    def tables(*args):
+        proc = subprocess.run([sys.executable, "-m", "tools.tables", "--machine", "h100", *args], cwd=ROOT,
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    roofline = tables("--roofline")
+    assert re.search(r"copy \d+ GB/s; matmul TFLOP/s float32 [\d.]+ \(TF32\), float32 [\d.]+ \(full FP32\)", roofline)
+    header = next(line for line in roofline.splitlines() if line.startswith("| Operation"))
+    assert all(column in header for column in ("GB/s", "TFLOP/s", "bound", "% of peak"))
+    device = tables("--measure", "device")
+    assert "device time, ms per call of a batch" in device
+    assert re.search(r"\| Softmax / dim=64x1000000 axi=-1 +\| +\d+\.\d+ \| +\d+\.\d+ \| +\d+\.\d+ \|", device)
