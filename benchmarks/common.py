@@ -183,8 +183,8 @@ def round_to(array, dtype):
 
 # Seconds of sampling per benchmark process, beyond set-up. asv starts a process for every
 # (benchmark, parameters): with 91 cases, 3 GPU backends and 2 measures that is 546
-# processes. On the H100 each costs about 0.5 s before its first sample (CUDA's start-up in
-# the forked process, library handles, the context's teardown at exit), so the budgets
+# processes. On the H100 each costs about 0.5 s besides its samples (CUDA's start-up in the
+# forked process, library handles, the context's teardown at exit), so the budgets
 # below are most of what tuning can still trade for stability.
 # Latency samples are single calls: up to 100 fit in the budget for calls under 1 ms. A
 # device-time sample is a whole batch (about BATCH_SECONDS of calls). Within one process the

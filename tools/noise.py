@@ -6,9 +6,8 @@
 For every case measured in both (same op, case, backend, dtype and measure) whose time is
 at least --min-us in both runs, |delta| = |t2 / t1 - 1|. Prints, per measure (then per
 backend and measure), the number of cases, the median and the 95th percentile of |delta|
-and the cases that moved most; exits
-1 when a median or 95th percentile exceeds its limit (in percent), 0 otherwise, 2 on bad
-input.
+and the cases that moved most; exits 1 when an overall median or 95th percentile exceeds
+its limit (in percent), 0 otherwise, 2 on bad input.
 """
 
 import argparse

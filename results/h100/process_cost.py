@@ -4,7 +4,7 @@ forkserver does and times their phases (results/h100/process-cost.txt).
     python3 results/h100/process_cost.py plain|preload     # preload: dlopen libmlx.so first
     B=cpu,mlx_cpu python3 results/h100/process_cost.py plain   # other backends
 """
-import ctypes, importlib.util, os, sys, time
+import ast, ctypes, importlib.util, os, sys, time
 sys.path.insert(0, os.getcwd())
 os.environ.setdefault("BENCH_PROFILE", "reference")
 mode = sys.argv[1]
@@ -49,6 +49,6 @@ for backend in os.environ.get("B", "cuda,mlx_gpu,mlx_gpu_compile").split(","):
             os._exit(0)
         os.waitpid(pid, 0)
         done = time.time()
-        m = eval(os.read(r, 4000).decode())
+        m = ast.literal_eval(os.read(r, 4000).decode())
         end = m.pop()[1]
         print(f"{backend:16s} {cls.__name__:8s} " + " ".join(f"{k}={v*1e3:.0f}ms" for k, v in m) + f" exit={1e3*(done-end):.0f}ms total={1e3*(done-t):.0f}ms")
