@@ -2,8 +2,9 @@
 
 import numpy as np
 
-from .backends import F, mx, nn, torch
-from .common import Case, OpBenchmark, standard_normal
+from .harness.declaration import OpBenchmark
+from .harness.frameworks import F, mx, nn, torch
+from .harness.inputs import Case, standard_normal
 
 SHAPES = ["128x16x1024", "64x128x1024"]
 SELU_ALPHA = 1.6732632423543772

@@ -7,8 +7,10 @@ compute the same cross-correlation; results are compared in MLX's layout.
 
 import numpy as np
 
-from .backends import DTYPES, mx, torch
-from .common import Case, OpBenchmark, Operand, numel
+from .harness.declaration import OpBenchmark, Operand
+from .harness.frameworks import mx, torch
+from .harness.inputs import Case, numel
+from .harness.vocabulary import DTYPES
 
 
 def channels_first(a):

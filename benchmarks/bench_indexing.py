@@ -8,8 +8,9 @@ N x D zero matrix, every column, and return the result.
 
 import numpy as np
 
-from .backends import mx, torch
-from .common import Case, OpBenchmark, Operand, standard_normal
+from .harness.declaration import OpBenchmark, Operand
+from .harness.frameworks import mx, torch
+from .harness.inputs import Case, standard_normal
 
 EDGE_COUNTS = ("10", "1000", "1000000")
 

@@ -2,8 +2,10 @@
 
 import numpy as np
 
-from .backends import DTYPES, mx, torch
-from .common import Case, OpBenchmark, Operand, numel, standard_normal
+from .harness.declaration import OpBenchmark, Operand
+from .harness.frameworks import mx, torch
+from .harness.inputs import Case, numel, standard_normal
+from .harness.vocabulary import DTYPES
 
 
 class MatMul(OpBenchmark):

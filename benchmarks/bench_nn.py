@@ -4,8 +4,10 @@ import math
 
 import numpy as np
 
-from .backends import DTYPES, F, mx, nn
-from .common import Case, OpBenchmark, Operand, elementwise, numel, standard_normal, uniform
+from .harness.declaration import OpBenchmark, Operand
+from .harness.frameworks import F, mx, nn
+from .harness.inputs import Case, elementwise, numel, standard_normal, uniform
+from .harness.vocabulary import DTYPES
 
 
 class BCE(OpBenchmark):

@@ -2,12 +2,13 @@
 bandwidth and matmul rates, the roofline's denominators (no datasheet figures)."""
 
 import math
-import time
 
 import numpy as np
 
-from .backends import BACKEND_NAMES, get_backend, mx
-from .common import available_memory, batch_size, standard_normal
+from .harness.frameworks import get_backend
+from .harness.inputs import standard_normal
+from .harness.measurement import GIB, available_memory, batch_size, timed_call
+from .harness.vocabulary import BACKEND_NAMES
 
 # GPU sizes fill the device; CPU sizes keep a 2-core machine's run within seconds.
 COPY_ELEMENTS = {"gpu": 1 << 28, "cpu": 1 << 24}  # 1 GiB, 64 MiB of float32
@@ -18,11 +19,9 @@ SAMPLES = 5
 
 def best_seconds(backend, fn, arrays, dtype="float32"):
     """The shortest device time per call over a few batches of back-to-back calls."""
-    placed = backend.prepare(fn, arrays, dtype)
+    placed = backend.place_op(fn, arrays, dtype)
     out = placed.call()  # warm-up
-    start = time.perf_counter()
-    placed.call()
-    calls = batch_size(time.perf_counter() - start, backend.nbytes(out), available_memory(backend))
+    calls = batch_size(timed_call(placed), backend.nbytes(out), available_memory(backend))
     clock = backend.clock()
     del out
     best = math.inf
@@ -38,7 +37,7 @@ class Peak:
     """Copy bandwidth (GB/s, bytes read plus bytes written) and dense matmul rates
     (TFLOP/s; float32 at the backend's recorded precision setting)."""
 
-    params = [BACKEND_NAMES]
+    params = [list(BACKEND_NAMES)]
     param_names = ["backend"]
     rounds = 1
     timeout = 600
@@ -52,26 +51,21 @@ class Peak:
     def _needs(self, nbytes):
         free = available_memory(self.backend)
         if 2 * nbytes > free:
-            raise NotImplementedError(f"{self.backend.name}: needs {2 * nbytes / 2**30:.2f} GiB, "
-                                      f"device has {free / 2**30:.2f} GiB free")
-
-    def _copy(self):
-        if self.backend.framework == "mlx":
-            return lambda x: mx.array(x)
-        return lambda x: x.clone()
+            raise NotImplementedError(f"{self.backend.name}: needs {2 * nbytes / GIB:.2f} GiB, "
+                                      f"device has {free / GIB:.2f} GiB free")
 
     def _matmul_rate(self, dtype, n):
         self._needs(3 * 4 * n * n)
         rng = np.random.default_rng(0)
         a, b = standard_normal(rng, (n, n)), standard_normal(rng, (n, n))
-        seconds = best_seconds(self.backend, lambda x, y: x @ y, [a, b], dtype)
+        seconds = best_seconds(self.backend, self.backend.matmul_fn(), [a, b], dtype)
         return 2 * n**3 / seconds / 1e12
 
     def track_copy_bandwidth(self, backend):
         n = COPY_ELEMENTS[self.size]
         self._needs(2 * 4 * n)
         x = standard_normal(np.random.default_rng(0), (n,))
-        return 2 * 4 * n / best_seconds(self.backend, self._copy(), [x]) / 1e9
+        return 2 * 4 * n / best_seconds(self.backend, self.backend.copy_fn(), [x]) / 1e9
 
     track_copy_bandwidth.unit = "GB/s"
 

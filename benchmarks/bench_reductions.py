@@ -2,8 +2,10 @@
 
 import numpy as np
 
-from .backends import DTYPES, mx, torch
-from .common import Case, OpBenchmark, Operand
+from .harness.declaration import OpBenchmark, Operand
+from .harness.frameworks import mx, torch
+from .harness.inputs import Case
+from .harness.vocabulary import DTYPES
 
 
 def reduced(shape, axis):

@@ -7,21 +7,16 @@ two tracked values are measured in the same run, on the same backend.
 
 import numpy as np
 
-from .backends import BACKEND_NAMES, get_backend
+from .harness.frameworks import get_backend
+from .harness.vocabulary import BACKEND_NAMES
 
 SIZE = 512
-
-
-def matmul(framework):
-    from .backends import mx, torch
-
-    return mx.matmul if framework == "mlx" else torch.matmul
 
 
 class Float32Matmul:
     """float32 matmul numerics per backend (BENCH_FP32_MATMUL selects them)."""
 
-    params = [BACKEND_NAMES]
+    params = [list(BACKEND_NAMES)]
     param_names = ["backend"]
     rounds = 1
 
@@ -32,7 +27,7 @@ class Float32Matmul:
 
     def track_relative_error(self, backend):
         """max |C - C64| / max |C64| of a 512^3 product: about 1e-7 in FP32, 1e-4 in TF32."""
-        placed = self.backend.prepare(matmul(self.backend.framework), [self.a, self.b])
+        placed = self.backend.place_op(self.backend.matmul_fn(), [self.a, self.b])
         got = self.backend.to_numpy(placed.call())
         exact = self.a.astype(np.float64) @ self.b.astype(np.float64)
         return float(np.max(np.abs(got - exact)) / np.max(np.abs(exact)))
@@ -41,7 +36,7 @@ class Float32Matmul:
 
     def track_tf32_allowed(self, backend):
         """1 when the framework is set to allow TF32 for float32 matmuls, else 0."""
-        self.backend.prepare(matmul(self.backend.framework), [self.a[:1, :1], self.b[:1, :1]])
+        self.backend.place_op(self.backend.matmul_fn(), [self.a[:1, :1], self.b[:1, :1]])
         return float(self.backend.settings().get("fp32_matmul") == "tf32 allowed")
 
     track_tf32_allowed.unit = "flag"

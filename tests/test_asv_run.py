@@ -3,17 +3,17 @@ backend this machine has, and the tables tool reads the run back."""
 
 import pytest
 
-from benchmarks import backends, common
+from benchmarks.harness import catalog, frameworks, inputs, measurement, vocabulary
 from tools import tables
 
 
 @pytest.mark.parametrize("measure", ["latency", "device"])
 def test_every_case_has_a_figure_on_every_present_backend(small_run, measure):
     results, commit = small_run.results, small_run.commit
-    present = [name for name, b in backends.BACKENDS.items() if not b.unavailable_reason()]
+    present = [name for name, b in frameworks.BACKENDS.items() if not b.unavailable_reason()]
     detail = tables.build(tables.parse_args(["--results", str(results), "--commit", commit,
                                              "--measure", measure])).detailed
-    expected_rows = [f"{op.__name__} / {case.label('small')}" for op in common.all_ops() for case in op.cases]
+    expected_rows = [f"{op.__name__} / {case.label('small')}" for op in catalog.ops() for case in op.cases]
     assert sorted(detail.index) == sorted(expected_rows)
     assert set(present) <= set(detail.columns)
     missing = detail[present].isna().stack()
@@ -25,7 +25,7 @@ def test_peaks_are_recorded_for_every_present_eager_backend(small_run):
     results, commit = small_run.results, small_run.commit
     df = tables.build(tables.parse_args(["--results", str(results), "--commit", commit])).df
     peaks = df[df["op"] == "Peak"]
-    for name, backend in backends.BACKENDS.items():
+    for name, backend in frameworks.BACKENDS.items():
         rows = peaks[peaks["backend"] == name]
         assert len(rows) == 4
         if backend.unavailable_reason() or backend.compiled:
@@ -36,7 +36,7 @@ def test_peaks_are_recorded_for_every_present_eager_backend(small_run):
 
 def test_absent_backends_were_skipped_not_run(small_run):
     results, commit = small_run.results, small_run.commit
-    absent = [name for name, b in backends.BACKENDS.items() if b.unavailable_reason()]
+    absent = [name for name, b in frameworks.BACKENDS.items() if b.unavailable_reason()]
     built = tables.build(tables.parse_args(["--results", str(results), "--commit", commit]))
     detail, df = built.detailed, built.df
     times = df[df["method"] == "time_op"]

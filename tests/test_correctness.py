@@ -4,16 +4,18 @@ checked on every backend present: the CPU backends compute them too)."""
 
 import pytest
 
-from benchmarks import common
-from benchmarks.backends import BACKEND_NAMES, get_backend
+from benchmarks.harness import catalog, measurement
+from benchmarks.harness.frameworks import get_backend
+from benchmarks.harness.inputs import active_profile
+from benchmarks.harness.vocabulary import BACKEND_NAMES
 
-CASES = [(op, case.label(), dtype) for op in common.all_ops() for case in op.cases for dtype in op.dtypes]
+CASES = [(op, label, dtype) for op in catalog.ops() for label in op.labels(active_profile()) for dtype in op.dtypes]
 
 
 @pytest.fixture(scope="module", autouse=True)
 def release_device_memory():
     yield
-    common.release()
+    measurement.release()
 
 
 @pytest.mark.parametrize("backend", BACKEND_NAMES)
@@ -23,7 +25,4 @@ def test_matches_reference(op, label, dtype, backend, seed):
         get_backend(backend)  # absent, or left out by BENCH_BACKENDS
     except NotImplementedError as reason:
         pytest.skip(str(reason))
-    run = common.prepared(op, label, backend, dtype, seed)
-    got = run.result()
-    expected = op.expected(run.case, run.arrays)  # float64, on the inputs rounded to dtype
-    op.check(got, expected, run.arrays, run.case, op.tolerance_for(run.backend, dtype))
+    op.verify(measurement.placed_case(op, label, backend, dtype, seed))

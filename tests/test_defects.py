@@ -8,8 +8,8 @@ that reintroduced the defect could not pass tests/test_correctness.py.
 import numpy as np
 import pytest
 
-from benchmarks import common
-from benchmarks.backends import BACKENDS, mx
+from benchmarks.harness import catalog, inputs, measurement
+from benchmarks.harness.frameworks import BACKENDS, mx
 from benchmarks.bench_indexing import ScatterMax, ScatterSum
 from benchmarks.bench_reductions import Argmax, Softmax, Sort, Sum
 
@@ -25,11 +25,11 @@ def needs(backend):
 def run_and_check(op, case, backend, seed, dtype="float32"):
     op.cases = [case]
     try:
-        run = common.prepared(op, case.label(), backend, dtype, seed)
-        op.check(run.result(), op.expected(run.case, run.arrays), run.arrays, run.case,
+        run = measurement.placed_case(op, case.label(), backend, dtype, seed)
+        op.check(run.read_back(), op.expected(run.case, run.arrays), run.arrays, run.case,
                  op.tolerance_for(run.backend, dtype))
     finally:
-        common.release()
+        measurement.release()
 
 
 def defective(base, **functions):
@@ -43,10 +43,10 @@ def defective(base, **functions):
 @pytest.mark.parametrize(
     "base, broken, case",
     [
-        (Argmax, lambda x, axis: mx.argmax(x), common.Case("64x1024x128", axis=1)),  # whole array
-        (Sum, lambda x, axis: mx.sum(x), common.Case("64x128x128x128", axis=2)),  # whole array
-        (Softmax, lambda x, axis: mx.softmax(x, axis=-1), common.Case("64x16x32x1024", axis=1)),  # last axis
-        (Sort, lambda x, axis: mx.sort(x, axis=-1), common.Case("64x128x1024", axis=0)),  # last axis
+        (Argmax, lambda x, axis: mx.argmax(x), inputs.Case("64x1024x128", axis=1)),  # whole array
+        (Sum, lambda x, axis: mx.sum(x), inputs.Case("64x128x128x128", axis=2)),  # whole array
+        (Softmax, lambda x, axis: mx.softmax(x, axis=-1), inputs.Case("64x16x32x1024", axis=1)),  # last axis
+        (Sort, lambda x, axis: mx.sort(x, axis=-1), inputs.Case("64x128x1024", axis=0)),  # last axis
     ],
     ids=["Argmax-whole-array", "Sum-whole-array", "Softmax-last-axis", "Sort-last-axis"],
 )
@@ -69,7 +69,7 @@ def discard_result_max(out, index, values):
 @needs(MLX)
 @pytest.mark.parametrize("base, broken", [(ScatterSum, discard_result_add), (ScatterMax, discard_result_max)])
 def test_no_op_scatter_is_caught(base, broken, seed):
-    case = common.Case("64x16", "1000")
+    case = inputs.Case("64x16", "1000")
     with pytest.raises(AssertionError):
         run_and_check(defective(base, mlx_fn=broken), case, MLX, seed)
     run_and_check(defective(base), case, MLX, seed)
@@ -85,7 +85,7 @@ def first_column_only(reduce):
 @needs(TORCH)
 @pytest.mark.parametrize("base, reduce", [(ScatterSum, "sum"), (ScatterMax, "amax")])
 def test_first_column_only_scatter_is_caught(base, reduce, seed):
-    case = common.Case("1024x32", "1000")
+    case = inputs.Case("1024x32", "1000")
     with pytest.raises(AssertionError):
         run_and_check(defective(base, torch_fn=first_column_only(reduce)), case, TORCH, seed)
     run_and_check(defective(base), case, TORCH, seed)
@@ -96,7 +96,7 @@ def test_timed_mlx_call_evaluates_its_result(monkeypatch):
     """The timed call ends in mx.eval of the op's output: no lazy graph escapes it."""
     import mlx.core
 
-    run = common.prepared(Softmax, Softmax.cases[0].label(), MLX)
+    run = measurement.placed_case(Softmax, Softmax.cases[0].label(), MLX)
     evaluated = []
     real_eval = mlx.core.eval
     monkeypatch.setattr(mlx.core, "eval", lambda *a: (evaluated.append(a), real_eval(*a))[1])
@@ -104,7 +104,7 @@ def test_timed_mlx_call_evaluates_its_result(monkeypatch):
         out = run.call()
         assert len(evaluated) == 1 and evaluated[0][0] is out
     finally:
-        common.release()
+        measurement.release()
 
 
 @needs(MLX)
@@ -112,8 +112,8 @@ def test_timed_mlx_call_evaluates_its_result(monkeypatch):
 def test_softmax_accumulating_in_half_precision_is_caught(dtype, seed, monkeypatch):
     """MLX's default softmax accumulates float16 / bfloat16 rows in their own type: a row of
     10^6 elements then sums to far from 1. The suite's Softmax asks for precise=True."""
-    monkeypatch.setenv(common.PROFILE_ENV, "reference")  # the reference's long rows
-    case = common.Case("4x1000000", axis=-1)
+    monkeypatch.setenv("BENCH_PROFILE", "reference")  # the reference's long rows
+    case = inputs.Case("4x1000000", axis=-1)
     with pytest.raises(AssertionError):
         run_and_check(defective(Softmax, mlx_fn=lambda x, axis: mx.softmax(x, axis=axis)), case, MLX, seed, dtype)
     run_and_check(defective(Softmax), case, MLX, seed, dtype)
@@ -127,16 +127,16 @@ def test_device_time_evaluates_every_launched_call(monkeypatch):
 
     bench = Softmax()
     bench.setup(Softmax.cases[0].label(), MLX)  # what asv does before each sample
-    run = common.prepared(Softmax, Softmax.cases[0].label(), MLX)
+    run = measurement.placed_case(Softmax, Softmax.cases[0].label(), MLX)
     scheduled, waited = [], []
     real_async_eval, real_synchronize = mlx.core.async_eval, mlx.core.synchronize
     monkeypatch.setattr(mlx.core, "async_eval", lambda *a: (scheduled.append(a[0]), real_async_eval(*a))[1])
     monkeypatch.setattr(mlx.core, "synchronize", lambda *a: (waited.append(len(scheduled)), real_synchronize(*a))[1])
     try:
         bench.time_device(Softmax.cases[0].label(), MLX)
-        common.device_clock()
+        measurement.device_clock()
         assert len(scheduled) == run.batch >= 2
         assert [id(x) for x in scheduled] == [id(x) for x in run.pending]
         assert waited[-1] == run.batch  # the reading came after the whole batch was launched
     finally:
-        common.release()
+        measurement.release()

@@ -2,10 +2,10 @@
 
 A backend knows whether this machine has it (and why not), how to place a NumPy array on
 its device in a given dtype, how to compile a function, how to launch a call without
-waiting for it, how to wait for everything launched, how to read the device's clock and
-how to read a result back. Ops never touch a device or a barrier themselves: they hand
-their functions to `Backend.prepare`, which returns a `PlacedOp` whose `call()` holds the
-op and its barrier, and nothing else.
+waiting for it, how to wait for everything launched, how to read the device's clock, its
+free and peak memory, and how to read a result back. Ops never touch a device or a
+barrier themselves: they hand their functions to `Backend.prepare`, which returns a
+`PlacedOp` whose `call()` holds the op and its barrier, and nothing else.
 
 Import rules (they decide whether GPU benchmarks run at all under asv's forkserver):
 importing ``torch`` does not initialise CUDA, so it happens at module scope, once, in
@@ -19,7 +19,12 @@ import importlib.util
 import os
 import time
 
+import sys
+
 import numpy as np
+
+from .inputs import Tiled
+from .vocabulary import BACKENDS as DECLARED, setting
 
 # torch.cuda.is_available() through NVML leaves CUDA uninitialised, so forking stays safe.
 os.environ.setdefault("PYTORCH_NVML_BASED_CUDA_CHECK", "1")
@@ -27,13 +32,6 @@ try:
     import torch
 except ImportError:  # an MLX-only install still runs the MLX backends
     torch = None
-
-# Selectable float32 matmul precision: "default" keeps each framework's own default,
-# "fp32" forces full float32, "tf32" allows TF32 where the hardware has it.
-FP32_MATMUL_ENV = "BENCH_FP32_MATMUL"
-FP32_MATMUL_CHOICES = ("default", "fp32", "tf32")
-
-DTYPES = ("float32", "float16", "bfloat16")
 
 
 class _LazyModule:
@@ -52,11 +50,15 @@ nn = _LazyModule("mlx.nn")
 F = torch.nn.functional if torch is not None else None
 
 
-def fp32_matmul_choice():
-    choice = os.environ.get(FP32_MATMUL_ENV, "default")
-    if choice not in FP32_MATMUL_CHOICES:
-        raise ValueError(f"{FP32_MATMUL_ENV}={choice!r}: choose one of {', '.join(FP32_MATMUL_CHOICES)}")
-    return choice
+def cpu_threads():
+    """Threads of the CPU backends: BENCH_THREADS, else the cores this process may use."""
+    chosen = setting("BENCH_THREADS")
+    if chosen:
+        return chosen
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS
+        return os.cpu_count() or 1
 
 
 def host_available_memory():
@@ -68,48 +70,12 @@ def host_available_memory():
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
-# Inputs larger than this many elements repeat one seeded random block of this size (4 MiB
-# of float32). Drawing it is per-process cost: 25 ms on a 2-core x86 VM, 83 ms for 2^22 values.
-TILE = 1 << 20
-
-
-class Tiled:
-    """A large input that repeats one random block of TILE values, in row-major order.
-
-    Drawing 10^8 random values and copying them to the device took about half a second of
-    every benchmark process on the H100 host (asv starts hundreds). A Tiled input is
-    placed as its block and repeated on the device, in milliseconds. Repetition every 4
-    MiB changes no op's cost here (caches work by address, not by value); the NumPy
-    reference sees exactly the same values (`numpy.asarray(tiled)`).
-    """
-
-    def __init__(self, block, shape):
-        self.block = np.ascontiguousarray(block).reshape(-1)
-        self.shape = tuple(shape)
-        self.size = int(np.prod(self.shape))
-        self.dtype = self.block.dtype
-        self.nbytes = self.size * self.dtype.itemsize
-        self.ndim = len(self.shape)
-
-    def __array__(self, dtype=None, copy=None):
-        full = np.resize(self.block, self.shape)  # repeats the flat block: the same order
-        return full if dtype is None else full.astype(dtype)
-
-    def map(self, fn):
-        """`fn` applied to the values (for element-wise functions only)."""
-        return Tiled(fn(self.block), self.shape)
-
-    def pieces(self):
-        """(repeats of the whole block, length of the partial block at the end)."""
-        return divmod(self.size, self.block.size)
-
-
 def is_float(array):
     return np.dtype(array.dtype).kind == "f"
 
 
 class Backend:
-    """One framework on one device, optionally compiled."""
+    """One framework on one device, optionally compiled (see vocabulary.BACKENDS)."""
 
     framework = None
 
@@ -117,6 +83,7 @@ class Backend:
         self.name = name
         self.device = device
         self.compiled = compiled
+        self.placements = 1
 
     def __repr__(self):
         return f"<Backend {self.name}>"
@@ -176,12 +143,28 @@ class Backend:
         """Bytes free on the device; the host's available memory for CPU backends."""
         return host_available_memory()
 
-    def apply_precision(self):
-        """Apply the BENCH_FP32_MATMUL choice before the first matmul of the process."""
+    def apply_settings(self):
+        """Apply BENCH_FP32_MATMUL and the CPU thread count before the first call."""
 
-    def prepare(self, fn, arrays, dtype="float32"):
+    def reset_peak_memory(self):
+        """Start counting the peak of device memory from now."""
+
+    def peak_memory(self):
+        """Bytes of device memory at their peak since `reset_peak_memory`, or None where
+        the framework does not report it."""
+        return None
+
+    def copy_fn(self):
+        """A function that copies its one argument (the copy-bandwidth probe)."""
+        raise NotImplementedError
+
+    @staticmethod
+    def matmul_fn():
+        return lambda a, b: a @ b
+
+    def place_op(self, fn, arrays, dtype="float32"):
         """Place `arrays` in `dtype`, compile `fn` if needed, and bind them."""
-        self.apply_precision()
+        self.apply_settings()
         inputs = [self.place(a, dtype) for a in arrays]
         self.complete(inputs)  # inputs are computed and on the device before anything is timed
         if self.compiled:
@@ -228,11 +211,20 @@ class MLXBackend(Backend):
     def _stream(self):
         return mx.gpu if self.device == "gpu" else mx.cpu
 
-    def apply_precision(self):
-        choice = fp32_matmul_choice()
+    def apply_settings(self):
+        choice = setting("BENCH_FP32_MATMUL")
         # MLX reads MLX_ENABLE_TF32 when it first runs a float32 GEMM; this runs before any.
         if choice != "default":
             os.environ["MLX_ENABLE_TF32"] = "1" if choice == "tf32" else "0"
+
+    def reset_peak_memory(self):
+        mx.reset_peak_memory()
+
+    def peak_memory(self):
+        return mx.get_peak_memory()
+
+    def copy_fn(self):
+        return lambda x: mx.array(x)
 
     def place(self, array, dtype="float32"):
         if isinstance(array, Tiled):
@@ -285,6 +277,9 @@ class MLXBackend(Backend):
         tf32 = os.environ.get("MLX_ENABLE_TF32", "1") != "0"
         return {
             "mlx": importlib.import_module("mlx.core").__version__,
+            # MLX's CPU ops run on its own scheduler thread; its Linux wheel's BLAS is
+            # reference (Netlib) BLAS, single-threaded.
+            "threads": 1 if self.device == "cpu" else None,
             # MLX only uses TF32 on GPUs that have it (CUDA tensor cores, M5-class Metal).
             "fp32_matmul": "tf32 allowed" if (tf32 and self.device == "gpu") else "fp32",
             "fp32_conv": "tf32 allowed" if (tf32 and self.device == "gpu") else "fp32",
@@ -353,9 +348,13 @@ class TorchBackend(Backend):
             return "torch.backends.mps.is_available() is False (needs Apple silicon and macOS 12.3+)"
         return None
 
-    def apply_precision(self):
+    def apply_settings(self):
         torch.set_grad_enabled(False)
-        choice = fp32_matmul_choice()
+        if self.device == "cpu":
+            # Explicit, and recorded: more threads than free cores turn a figure into a
+            # scheduling artifact (OpenMP threads wait at a barrier for a descheduled one).
+            torch.set_num_threads(cpu_threads())
+        choice = setting("BENCH_FP32_MATMUL")
         if choice != "default":
             torch.backends.cuda.matmul.allow_tf32 = choice == "tf32"
             torch.backends.cudnn.allow_tf32 = choice == "tf32"
@@ -376,6 +375,18 @@ class TorchBackend(Backend):
     def compile(self, fn):
         # fullgraph: a graph break would silently time eager code under a "compiled" label.
         return torch.compile(fn, fullgraph=True, dynamic=False)
+
+    def copy_fn(self):
+        return lambda x: x.clone()
+
+    def reset_peak_memory(self):
+        if self.device == "cuda":
+            torch.cuda.reset_peak_memory_stats()
+
+    def peak_memory(self):
+        if self.device == "cuda":
+            return torch.cuda.max_memory_allocated()
+        return None  # MPS reports current, not peak, allocations; the CPU allocator nothing
 
     def wait(self):
         # CPU kernels are synchronous; GPU launches are not.
@@ -425,47 +436,19 @@ class TorchBackend(Backend):
         return info
 
 
-BACKENDS = {
-    b.name: b
-    for b in [
-        MLXBackend("mlx_gpu", "gpu"),
-        MLXBackend("mlx_gpu_compile", "gpu", compiled=True),
-        MLXBackend("mlx_cpu", "cpu"),
-        MLXBackend("mlx_cpu_compile", "cpu", compiled=True),
-        TorchBackend("mps", "mps"),
-        TorchBackend("cpu", "cpu"),
-        TorchBackend("cuda", "cuda"),
-        TorchBackend("cpu_compile", "cpu", compiled=True),
-        TorchBackend("cuda_compile", "cuda", compiled=True),
-    ]
-}
-BACKEND_NAMES = list(BACKENDS)
-
-# Opt-in restriction of a run to some backends / dtypes; the others are skipped with this
-# reason, so asv's parameter grid (and the results' columns) stay the same on every machine.
-SELECT_ENV = "BENCH_BACKENDS"
-DTYPES_ENV = "BENCH_DTYPES"
+_CLASSES = {"mlx": MLXBackend, "torch": TorchBackend}
+BACKENDS = {b.name: _CLASSES[b.framework](b.name, b.device, b.compiled) for b in DECLARED}
 
 
-def _selection(env, known):
-    wanted = os.environ.get(env, "").strip()
-    if not wanted:
-        return None, wanted
-    chosen = {w.strip() for w in wanted.split(",") if w.strip()}
-    unknown = chosen - set(known)
-    if unknown:
-        raise ValueError(f"{env}: unknown value(s) {', '.join(sorted(unknown))}; known: {', '.join(known)}")
-    return chosen, wanted
+def selection_reason(name):
+    """Why BENCH_BACKENDS leaves `name` out, or None."""
+    chosen = setting("BENCH_BACKENDS")
+    return None if chosen is None or name in chosen else f"not selected (BENCH_BACKENDS={','.join(chosen)})"
 
 
-def selected_reason(name):
-    chosen, wanted = _selection(SELECT_ENV, BACKENDS)
-    return None if chosen is None or name in chosen else f"not selected ({SELECT_ENV}={wanted})"
-
-
-def dtype_reason(dtype):
-    chosen, wanted = _selection(DTYPES_ENV, DTYPES)
-    return None if chosen is None or dtype in chosen else f"{dtype} not selected ({DTYPES_ENV}={wanted})"
+def dtype_selection_reason(dtype):
+    chosen = setting("BENCH_DTYPES")
+    return None if chosen is None or dtype in chosen else f"{dtype} not selected (BENCH_DTYPES={','.join(chosen)})"
 
 
 def warm_up_torch_compile():
@@ -479,7 +462,9 @@ def warm_up_torch_compile():
     # On a CUDA machine inductor's start-up initialises CUDA, and a process forked after
     # that cannot use it (seen on the H100: "Cannot re-initialize CUDA in forked
     # subprocess"). There each compile backend pays the start-up itself.
-    if torch is None or torch.cuda.is_available():  # NVML-based check: CUDA stays uninitialised
+    # On macOS asv spawns instead (tools.suite): PyTorch documents that MPS in a forked
+    # child can hang or crash, so no process there forks after touching torch's compiler.
+    if torch is None or sys.platform == "darwin" or torch.cuda.is_available():
         return
     try:
         torch.compile(torch.neg, fullgraph=True, dynamic=False)(torch.zeros(1))
@@ -490,10 +475,12 @@ def warm_up_torch_compile():
 def get_backend(name):
     """The backend called `name`, or NotImplementedError saying why it can't run here."""
     backend = BACKENDS[name]
-    reason = selected_reason(name) or backend.unavailable_reason()
+    reason = selection_reason(name) or backend.unavailable_reason()
     if reason:
         raise NotImplementedError(f"{name}: {reason}")
     return backend
 
-# Runs at import, i.e. once in asv's forkserver (see warm_up_torch_compile).
-warm_up_torch_compile()
+
+def availability(names):
+    """{backend: None if this machine has it, else why not}, without compiling anything."""
+    return {name: BACKENDS[name].unavailable_reason() for name in names}

@@ -1,0 +1,189 @@
+"""Measurement: a case placed on a backend, how many samples to take, the device clock,
+and the one case a benchmark process measures.
+
+asv runs every (case, backend[, dtype]) and measure in a process of its own and calls
+`setup` before every sample, so the placed case is built once and kept (`placed_case`).
+"""
+
+import math
+import time
+
+import numpy as np
+
+from .frameworks import get_backend
+from .inputs import case_seed, round_to
+from .vocabulary import planted_fraction, setting
+
+GIB = 2**30
+# Device time: enough calls in a batch that launch gaps and the closing barrier hide
+# behind the work.
+BATCH_SECONDS = 2e-3
+MAX_BATCH = 64
+# Input placements per process whose samples are pooled, where BENCH_PLACEMENTS is unset.
+# Some MLX GPU ops run 10-40 % faster or slower depending on where their inputs were placed
+# (modes, not jitter: ../shared/reference/gpu-facts.md); pooling placements measures the
+# op rather than one placement of it.
+GPU_PLACEMENTS, CPU_PLACEMENTS = 3, 1
+
+
+def available_memory(backend):
+    """Bytes free for a case on the backend, capped by BENCH_MEMORY_LIMIT_GIB."""
+    free = backend.free_memory()
+    limit = setting("BENCH_MEMORY_LIMIT_GIB")
+    return min(free, limit * GIB) if limit else free
+
+
+def sampling(seconds, budget=None):
+    """asv's `repeat` (min samples, max samples, max seconds) for samples of `seconds` each,
+    within `budget` seconds (default: BENCH_SAMPLE_BUDGET).
+
+    At least 10 samples for samples under 0.1 s so that the median is stable, up to 100 for
+    tiny ones within the budget; a few for slow CPU cases that take seconds a call.
+    """
+    if seconds >= 1.0:
+        return (2, 2, 0.0)
+    if budget is None:
+        budget = setting("BENCH_SAMPLE_BUDGET")
+    least = 10 if seconds < 0.1 else 3
+    most = max(least, min(100, int(budget / max(seconds, 1e-6))))
+    return (least, most, budget)
+
+
+def device_sampling(latency, batch):
+    """`sampling` for device-time samples, each a batch of `batch` calls of `latency` s."""
+    return sampling(latency * batch, setting("BENCH_DEVICE_BUDGET"))
+
+
+def batch_size(latency, out_bytes, free_bytes, least=2):
+    """Calls per device-time sample: about BATCH_SECONDS of work, at least `least` (2, so
+    that a launch overlaps a running call), at most what a quarter of free memory holds."""
+    if latency >= 0.5:
+        return max(1, min(least, int(0.25 * free_bytes // max(out_bytes, 1))))
+    wanted = min(max(MAX_BATCH, least), max(least, math.ceil(BATCH_SECONDS / max(latency, 1e-7))))
+    fits = int(0.25 * free_bytes // max(out_bytes, 1))
+    return max(1, min(wanted, fits))
+
+
+def timed_call(placed):
+    start = time.perf_counter()
+    placed.call()
+    return time.perf_counter() - start
+
+
+class PlacedCase:
+    """One case of an op placed on a backend (one or more placements of its inputs), warmed
+    up, with its sampling sized from a latency probe.
+
+    A planted slowdown (BENCH_PLANT, for testing the regression gate) launches that fraction
+    more calls in every device-time batch while the time is still divided by the batch's
+    nominal size: real device work, never a host sleep.
+    """
+
+    def __init__(self, op, label, backend_name, dtype="float32", seed=None):
+        self.backend = get_backend(backend_name)  # NotImplementedError: asv shows n/a
+        self.op, self.case, self.dtype = op, op.case(label), dtype
+        need, free = op.memory_needed(self.case, self.backend, dtype), available_memory(self.backend)
+        if need > free:
+            raise NotImplementedError(
+                f"{backend_name}: needs {need / GIB:.2f} GiB, device has {free / GIB:.2f} GiB free")
+        self.seed = case_seed(op.__name__, label) if seed is None else seed
+        # The inputs as made (large ones tiled), rounded to the dtype the op computes in.
+        self.inputs = [round_to(a, dtype) for a in op.make_inputs(self.case, np.random.default_rng(self.seed))]
+        self._arrays = None
+        framework = self.backend.framework
+        fn, framework_inputs = op.function(framework, self.case), op.framework_inputs(framework, self.inputs)
+        wanted = setting("BENCH_PLACEMENTS") or (GPU_PLACEMENTS if self.backend.on_gpu else CPU_PLACEMENTS)
+        # Each further placement holds another copy of the inputs and an output.
+        count = max(1, min(wanted, int(free // max(need, 1))))
+        self.placements = [self.backend.place_op(fn, framework_inputs, dtype) for _ in range(count)]
+        self._turn = 0
+        # An untimed call of each placement (compilation, kernel JIT, lazy loading,
+        # allocator warm-up), then the latency that sizes the sampling: asv's own warm-up
+        # is switched off. The first call is never the estimate: MLX's CUDA backend can
+        # spend a second compiling there.
+        outs = [placed.call() for placed in self.placements]
+        first = self.placements[0]
+        self.latency = timed_call(first)
+        if self.latency < 1.0:
+            self.latency = min([self.latency] + [timed_call(first) for _ in range(2)])
+        self.repeat = sampling(self.latency)
+        self.planted = planted_fraction(op.__name__, backend_name)
+        least = math.ceil(round(1 / self.planted, 6)) if self.planted else 2
+        self.batch = batch_size(self.latency, self.backend.nbytes(outs[0]), available_memory(self.backend), least)
+        self.extra_calls = round(self.batch * self.planted)
+        self.device_repeat = device_sampling(self.latency, self.batch)
+        del outs
+        self.clock = self.backend.clock()
+        self.pending = []
+
+    def _next(self):
+        placed = self.placements[self._turn % len(self.placements)]
+        self._turn += 1
+        return placed
+
+    @property
+    def arrays(self):
+        """The inputs as plain NumPy arrays, for the reference and the check."""
+        if self._arrays is None:
+            self._arrays = [np.asarray(a) for a in self.inputs]
+        return self._arrays
+
+    def call(self):
+        """One call and its completion barrier: the latency measure's timed body."""
+        return self._next().call()
+
+    def launch_batch(self):
+        """Launch a batch without waiting; its results stay referenced until the next
+        setup, so nothing is freed while the device still computes it."""
+        self.pending = self.clock.launch(self._next(), self.batch + self.extra_calls)
+
+    def read_back(self):
+        """One more call, read back into NumPy in the reference layout."""
+        out = self.backend.to_numpy(self.call())
+        return self.op.reference_layout(self.backend.framework, out)
+
+    def peak_memory(self):
+        """Peak device bytes of one call beyond what was held before it, or None."""
+        self.backend.wait()
+        self.backend.reset_peak_memory()
+        before = self.backend.peak_memory()
+        if before is None:
+            return None
+        out = self.call()
+        peak = self.backend.peak_memory() - before
+        del out
+        return float(peak)
+
+
+_current = {}
+
+
+def placed_case(op, label, backend_name, dtype="float32", seed=None):
+    """The case this process measures, placed once; another one releases it first."""
+    key = (op, label, backend_name, dtype, seed)
+    if _current.get("key") != key:
+        release()
+        _current["case"] = PlacedCase(op, label, backend_name, dtype, seed)
+        _current["key"] = key
+    return _current["case"]
+
+
+def current():
+    return _current["case"]
+
+
+def release():
+    """Drop the placed case and give its device memory back."""
+    case = _current.pop("case", None)
+    _current.pop("key", None)
+    if case is not None:
+        backend = case.backend
+        del case.placements, case.pending
+        backend.release()
+
+
+def device_clock():
+    """asv's timer for the device-time measure: the current case's device clock, in
+    seconds per call of its batch (every reading waits for the launched batch first)."""
+    case = current()
+    return case.clock() / case.batch
