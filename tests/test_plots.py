@@ -1,0 +1,179 @@
+"""tools.plots: the charts are drawn from the results (figures inspected), written as PNG and SVG."""
+
+import datetime
+import math
+import xml.etree.ElementTree as ElementTree
+
+import numpy as np
+import pytest
+
+from asv_fixtures import write_results
+from tools import plots
+from tools.results import frame, select
+
+ARGMAX = "bench_reductions.Argmax.time_op"
+SORT = "bench_reductions.Sort.time_op"
+ARGMAX_CASES = ["dim=64x1024x128 axi=0", "dim=64x1024x128 axi=1"]
+# Argmax's times span three decades (log axis), Sort's less than one (linear axis).
+TIMINGS = {
+    ARGMAX: {ARGMAX_CASES[0]: {"mlx_gpu": 0.002, "cuda": 0.004, "cpu": 0.4},
+             ARGMAX_CASES[1]: {"mlx_gpu": 0.001, "cuda": 0.0005, "cpu": None}},
+    SORT: {"dim=64x128x1024 axi=0": {"mlx_gpu": 0.010, "cuda": 0.02, "cpu": 0.015}},
+}
+PEAKS = {
+    "bench_peaks.Peak.track_copy_bandwidth": {"mlx_gpu": 3000.0, "cuda": 2800.0, "cpu": 20.0},
+    "bench_peaks.Peak.track_matmul_float32": {"mlx_gpu": 50.0, "cuda": 50.0, "cpu": 1.0},
+    "bench_settings.Float32Matmul.track_tf32_allowed": {"mlx_gpu": 0.0, "cuda": 0.0, "cpu": 0.0},
+}
+DAY = datetime.timedelta(days=1)
+START = datetime.datetime(2026, 11, 1, tzinfo=datetime.timezone.utc)
+
+
+@pytest.fixture
+def results(tmp_path):
+    folder = str(tmp_path / "results")
+    write_results(folder, "box", "b" * 40, TIMINGS, settings=PEAKS, started=START + DAY)
+    # An older commit, 2x slower on mlx_gpu, and another machine, 4x slower everywhere.
+    slower = {name: {case: {b: t * 2 if b == "mlx_gpu" and t else t for b, t in per.items()}
+                     for case, per in cases.items()} for name, cases in TIMINGS.items()}
+    write_results(folder, "box", "a" * 40, slower, started=START)
+    write_results(folder, "slow", "b" * 40,
+                  {name: {case: {b: t and t * 4 for b, t in per.items()} for case, per in cases.items()}
+                   for name, cases in TIMINGS.items()})
+    return tmp_path / "results"
+
+
+def box(results):
+    return frame(select(str(results), "box", "b" * 8))
+
+
+def axes_named(fig):
+    return {ax.get_title(): ax for ax in fig.axes if ax.get_visible()}
+
+
+def heights(container):
+    return [bar.get_height() for bar in container]
+
+
+def test_bars_one_axes_per_op_one_bar_group_per_backend(results):
+    fig = plots.bars(box(results))
+    axes = axes_named(fig)
+    assert set(axes) == {"Argmax", "Sort"}
+    argmax = axes["Argmax"]
+    assert [c.get_label() for c in argmax.containers] == ["mlx_gpu", "cpu", "cuda"]
+    assert [t.get_text() for t in argmax.get_xticklabels()] == ARGMAX_CASES
+    # milliseconds, case by case; the failed cpu case has no bar and an "err" mark instead
+    assert np.allclose(heights(argmax.containers[0]), [2.0, 1.0])
+    cpu = heights(argmax.containers[1])
+    assert math.isclose(cpu[0], 400.0) and math.isnan(cpu[1])
+    assert [t.get_text() for t in argmax.texts] == ["err"]
+    assert argmax.get_yscale() == "log" and axes["Sort"].get_yscale() == "linear"
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["mlx_gpu", "cpu", "cuda"]
+
+
+def test_backends_keep_their_colour_in_every_chart(results):
+    fig = plots.bars(box(results))
+    for ax in axes_named(fig).values():
+        for container in ax.containers:
+            assert container.patches[0].get_facecolor() == pytest.approx(plots.colour(container.get_label()))
+
+
+def test_machines_chart_puts_machines_side_by_side_per_op(results):
+    frames = {m: frame(select(str(results), m, "b" * 8)) for m in ("box", "slow")}
+    axes = axes_named(plots.machines(frames))
+    sort = axes["Sort"]
+    assert [t.get_text() for t in sort.get_xticklabels()] == ["box", "slow"]
+    assert [c.get_label() for c in sort.containers] == ["mlx_gpu", "cpu", "cuda"]
+    assert np.allclose(heights(sort.containers[0]), [10.0, 40.0])
+    # the op's mean over its cases, nan where a case failed (as the average table)
+    argmax_cuda = heights(axes["Argmax"].containers[2])
+    assert np.allclose(argmax_cuda, [2.25, 9.0])
+    assert all(math.isnan(h) for h in heights(axes["Argmax"].containers[1]))
+
+
+def test_speedup_bar_is_the_geomean_and_dots_are_the_cases(results):
+    fig = plots.speedup(box(results), [("mlx_gpu", "cuda")])
+    (ax,) = fig.axes
+    assert ax.get_title() == "mlx_gpu vs cuda" and ax.get_xscale() == "log"
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["Argmax", "Sort"]
+    bars = ax.containers[0]
+    ends = [bar.get_x() + bar.get_width() for bar in bars]
+    assert ends == pytest.approx([math.sqrt(2.0 * 0.5), 2.0])
+    (dots,) = ax.collections
+    assert sorted(dots.get_offsets()[:, 0]) == pytest.approx([0.5, 2.0, 2.0])
+
+
+def test_speedup_needs_both_backends_of_a_pair(results):
+    with pytest.raises(plots.ToolError, match="mps"):
+        plots.speedup(box(results), [("mps", "cuda")])
+
+
+def test_roofline_draws_each_case_against_its_measured_ceiling(results):
+    fig = plots.roofline(box(results), measure="latency")
+    axes = axes_named(fig)
+    memory = axes["cuda: memory-bound cases"]
+    # the ceiling is the best copy bandwidth Peak recorded on the device (as in the tables)
+    (line,) = memory.get_lines()
+    assert line.get_xdata()[0] == pytest.approx(3000.0)
+    assert axes["cpu: memory-bound cases"].get_lines()[0].get_xdata()[0] == pytest.approx(20.0)
+    assert len(memory.collections[0].get_offsets()) == 3  # Argmax's two cases and Sort's
+    assert [t.get_text() for t in memory.get_yticklabels()] == ["Argmax", "Sort"]
+    assert "measured copy" in memory.get_legend().get_texts()[0].get_text()
+
+
+def test_trend_orders_result_sets_by_time_one_line_per_case(results):
+    sets = plots.result_sets(str(results), "box", None, None)
+    assert list(sets) == ["a" * 8, "b" * 8]
+    fig = plots.trend({label: frame(s) for label, s in sets.items()}, "Argmax")
+    mlx = axes_named(fig)["Argmax on mlx_gpu"]
+    assert [line.get_label() for line in mlx.get_lines()] == ARGMAX_CASES
+    assert list(mlx.get_lines()[0].get_ydata()) == pytest.approx([4.0, 2.0])
+    assert [t.get_text() for t in mlx.get_xticklabels()] == ["a" * 8, "b" * 8]
+
+
+def run(results, *args, capsys):
+    try:
+        status = plots.main(["--results", str(results), *args])
+    except SystemExit as exc:  # argparse's usage errors
+        status = exc.code
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_cli_writes_png_and_svg_and_never_overwrites_without_force(results, tmp_path, capsys):
+    out_dir = tmp_path / "charts" / "box"  # created by the tool
+    status, out, err = run(results, "bars", "--machine", "box", "--out", str(out_dir), capsys=capsys)
+    assert status == 0, err
+    png, svg = out_dir / "bars-latency-float32.png", out_dir / "bars-latency-float32.svg"
+    assert out.split() == [str(png), str(svg)]
+    assert png.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert ElementTree.parse(svg).getroot().tag.endswith("svg")
+    before = png.read_bytes()
+    status, _, err = run(results, "bars", "--machine", "box", "--out", str(out_dir), capsys=capsys)
+    assert status == 2 and "--force" in err and len(err.splitlines()) == 1
+    assert png.read_bytes() == before
+    assert sorted(p.name for p in out_dir.iterdir()) == [png.name, svg.name]  # no temporary left
+
+
+def test_svg_is_the_same_when_drawn_twice(results, tmp_path, capsys):
+    for name in ("one", "two"):
+        assert run(results, "speedup", "--machine", "box", "--pairs", "mlx_gpu/cuda", "--formats", "svg",
+                   "--out", str(tmp_path / name), capsys=capsys)[0] == 0
+    assert (tmp_path / "one" / "speedup-latency-float32.svg").read_bytes() == \
+        (tmp_path / "two" / "speedup-latency-float32.svg").read_bytes()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["bars", "--machine", "nowhere"], "unknown machine"),
+    (["trend", "--machine", "box", "--op", "Nope"], "unknown op"),
+    (["trend", "--machine", "box", "--op", "Argmax", "--commits", "c0ffee"], "commit"),
+    (["speedup", "--machine", "box", "--pairs", "mlx_gpu-cuda"], "A/B"),
+    (["bars", "--formats", "pdf"], "format"),
+    (["machines", "--machine", "box"], "--machines"),
+    (["bars", "--op", "Argmax"], "--op"),
+])
+def test_bad_input_one_line_exit_2_nothing_written(results, tmp_path, capsys, args, message):
+    out_dir = tmp_path / "charts"
+    status, out, err = run(results, *args, "--out", str(out_dir), capsys=capsys)
+    assert status == 2 and message in err and len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err and not out_dir.exists()
