@@ -1,0 +1,170 @@
+"""Results as one long, tidy table, a row per figure, written as CSV or JSON.
+
+    python -m tools.tidy --machine h100 --out h100.csv                   # the latest run of h100
+    python -m tools.tidy --machine h100 --commit 3a3b369d --out out/h100.json
+
+Columns: machine, commit, date (the commit's, UTC), environment, mlx and torch (the versions
+the results record: asv's environment requirements; empty for an existing interpreter), op,
+case (the tables' label), shapes, axis, backend, dtype, measure, value, unit, q25, q75 and
+samples (how many asv kept), then whatever else the frame carried (status: ok, failed,
+skipped). Values are in the unit named beside them, as asv recorded them (seconds for
+times). The format follows the file's extension; the folder is created.
+"""
+
+import json
+import os
+import sys
+
+import pandas as pd
+
+from benchmarks.harness.inputs import parse_label
+from benchmarks.harness.vocabulary import MEASURE_OF_METHOD
+from .cli import ToolError, add_results_options, check_outputs, main_guard, parser, results_dir, write_atomically
+from .results import frame, named_cases, select
+
+# The columns and their pandas types: what `read` restores from either format.
+SCHEMA = {
+    "machine": "string", "commit": "string", "date": "string", "environment": "string",
+    "mlx": "string", "torch": "string", "op": "string", "case": "string", "shapes": "string",
+    "axis": "Int64", "backend": "string", "dtype": "string", "measure": "string", "value": "float64",
+    "unit": "string", "q25": "float64", "q75": "float64", "samples": "Int64",
+}
+FORMATS = (".csv", ".json")
+# Columns of a results frame that the schema's columns replace.
+CONSUMED = {"method", "row"}
+
+
+def versions(results):
+    """{"mlx": ..., "torch": ...} as the results record them (asv puts an environment's
+    requirements among its params), None where they record nothing."""
+    return {name: results.params.get(name) or None for name in ("mlx", "torch")}
+
+
+def commit_date(results):
+    if not results.date:
+        return None
+    return pd.Timestamp(results.date, unit="ms", tz="UTC").isoformat()
+
+
+def sample_counts(results):
+    """{(op, method, case, backend, dtype): how many samples the figure is the median of}:
+    the samples asv kept (with --record-samples), else its statistics' count."""
+    counts = {}
+    for key in results.get_all_result_keys():
+        params = results.get_result_params(key)
+        samples = results.get_result_samples(key, params) or []
+        stats = results.get_result_stats(key, params) or []
+        op, method = key.split(".")[-2:]
+        for i, names in named_cases(key, params):
+            kept = samples[i] if i < len(samples) else None
+            count = len(kept) if kept else (stats[i] or {}).get("repeat") if i < len(stats) else None
+            counts[(op, method, names.get("case"), names["backend"], names.get("dtype", "float32"))] = count
+    return counts
+
+
+def case_parts(label):
+    """(shapes as `64x1024x128 10`, axis or None) of a case label; a machine-facts row has none."""
+    if not isinstance(label, str):
+        return None, None
+    try:
+        shapes, static = parse_label(label)
+    except ValueError:
+        return None, None
+    return " ".join("x".join(map(str, s)) for s in shapes), static.get("axis")
+
+
+def tidy(df, selection):
+    """The rows of a results frame (`results.frame(selection)`, or any part of it a tool
+    shows, with columns op / case or a "row" `Op / case`, method or measure, backend, dtype,
+    value and optionally unit, q25, q75, samples) in the schema's columns, described by the
+    result set they came from; the frame's other columns follow."""
+    df = df.reset_index(drop=True)
+    if "row" in df and "op" not in df:
+        parts = df["row"].str.split(" / ", n=1, expand=True)
+        df = df.assign(op=parts[0], case=parts[1])
+    method = df["method"] if "method" in df else pd.Series([None] * len(df), dtype=object)
+    measure = method.map(lambda m: MEASURE_OF_METHOD[m].name if m in MEASURE_OF_METHOD else m)
+    if "measure" in df:
+        measure = df["measure"].where(df["measure"].notna(), measure)
+    unit = measure.map(lambda m: next((x.unit for x in MEASURE_OF_METHOD.values() if x.name == m), None))
+    if "unit" in df:
+        unit = df["unit"].where(df["unit"].notna(), unit)
+    counts = sample_counts(selection.results)
+    cases = df["case"] if "case" in df else pd.Series([None] * len(df))
+    dtypes = df["dtype"] if "dtype" in df else pd.Series(["float32"] * len(df))
+    samples = [counts.get((o, m, c, b, d)) for o, m, c, b, d in zip(df["op"], method, cases, df["backend"], dtypes)]
+    shapes, axes = zip(*map(case_parts, cases)) if len(df) else ((), ())
+    described = {"machine": selection.machine, "commit": selection.commit,
+                 "date": commit_date(selection.results), "environment": selection.env,
+                 **versions(selection.results)}
+    out = pd.DataFrame({
+        **{k: [v] * len(df) for k, v in described.items()},
+        "op": df["op"], "case": cases, "shapes": list(shapes), "axis": list(axes), "backend": df["backend"],
+        "dtype": dtypes, "measure": measure, "value": df["value"], "unit": unit,
+        "q25": df.get("q25"), "q75": df.get("q75"),
+        "samples": df["samples"] if "samples" in df else samples,
+    })
+    out = out.astype(SCHEMA)
+    extra = [c for c in df.columns if c not in out.columns and c not in CONSUMED]
+    return pd.concat([out, df[extra]], axis=1)
+
+
+def serialize(table, path):
+    """The file's text for `path`'s extension (CSV or JSON records)."""
+    ext = os.path.splitext(path)[1].lower()
+    if ext == ".csv":
+        return table.to_csv(index=False)
+    if ext == ".json":
+        # pandas writes NaN and <NA> as null; 15 significant digits keep asv's figures
+        return table.to_json(orient="records", indent=1, double_precision=15) + "\n"
+    raise ToolError(f"{path}: the format follows the extension; name a {' or '.join(FORMATS)} file")
+
+
+def write(table, path, force=False):
+    """Write `table` to `path` as CSV or JSON (by extension), atomically, creating the folder."""
+    text = serialize(table, path)
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(folder):
+        check_outputs([path], force)
+    elif os.path.lexists(folder):
+        raise ToolError(f"{folder} is not a folder; choose another place for {os.path.basename(path)}")
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as exc:
+        raise ToolError(f"cannot create folder {folder} ({exc.strerror})") from None
+    write_atomically(path, text, force=force)
+
+
+def read(path):
+    """A table `write` wrote, with the schema's types restored."""
+    if path.lower().endswith(".csv"):
+        table = pd.read_csv(path, dtype=SCHEMA, keep_default_na=False, na_values=[""])
+    else:
+        with open(path) as f:
+            table = pd.DataFrame.from_records(json.load(f))
+    return table.astype({k: v for k, v in SCHEMA.items() if k in table})
+
+
+def parse_args(argv):
+    p = parser("tools.tidy", __doc__)
+    add_results_options(p)
+    p.add_argument("--out", required=True, metavar="FILE", help="output file: .csv or .json (its folder is created)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    args = p.parse_args(argv)
+    if os.path.splitext(args.out)[1].lower() not in FORMATS:
+        p.error(f"--out {args.out}: name a {' or '.join(FORMATS)} file (the format follows the extension)")
+    return args
+
+
+@main_guard
+def main(argv=None):
+    args = parse_args(argv)
+    selection = select(results_dir(args), args.machine, args.commit, args.env)
+    table = tidy(frame(selection), selection)
+    write(table, args.out, args.force)
+    print(f"{args.out}: {len(table)} rows of machine {selection.machine}, commit {selection.commit[:8]}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
