@@ -52,7 +52,7 @@ def snapshot(folder):
     ("newer_asv_format.json", "newer than what this version of asv understands"),
     ("missing_results_key.json", "missing key"),
     ("other_suite.json", "holds no results of this suite"),
-    ("malformed_entry.json", "malformed benchmark entry"),
+    ("malformed_entry.json", "params is not a list of lists of strings"),
 ])
 def test_bad_results_file(tmp_path, results_file, fragment):
     results = results_tree(tmp_path, results_file)

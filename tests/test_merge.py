@@ -12,9 +12,10 @@ import pytest
 from asv import util
 from asv.benchmarks import Benchmarks
 
-from asv_fixtures import BACKENDS, write_results
+from asv_fixtures import BACKENDS, current_version, write_results
 from conftest import ROOT
 from tools import merge, tables
+from tools.lock import LOCK_FILE
 
 ARGMAX = "bench_reductions.Argmax.time_op"
 SORT = "bench_reductions.Sort.time_op"
@@ -34,7 +35,7 @@ COMMITS = {"mac": git_commit("HEAD~1"), "linux": git_commit("HEAD")}
 def source(folder, machine, timings, versions=None, started=None):
     """An asv results folder of one machine's run, with the benchmarks.json asv writes beside it."""
     write_results(str(folder), machine, COMMITS[machine], timings, started=started)
-    entries = {name: {"name": name, "version": (versions or {}).get(name, "1"), "type": "time", "unit": "seconds",
+    entries = {name: {"name": name, "version": (versions or {}).get(name, current_version(name)), "type": "time", "unit": "seconds",
                       "param_names": ["case", "backend"],
                       "params": [[repr(c) for c in cases], [repr(b) for b in BACKENDS]]}
                for name, cases in timings.items()}
@@ -56,10 +57,10 @@ def sources(tmp_path):
 
 
 def snapshot(folder):
-    """Every file under `folder` with its content and modification time."""
+    """Every file under `folder` with its content and modification time (the writer lock aside)."""
     out = {}
     for root, _, files in os.walk(folder):
-        for name in files:
+        for name in set(files) - {LOCK_FILE}:
             path = os.path.join(root, name)
             with open(path, "rb") as f:
                 out[os.path.relpath(path, folder)] = (f.read(), os.stat(path).st_mtime_ns)
@@ -74,7 +75,7 @@ def run_merge(*args, capsys):
 
 def relative_files(folder):
     return sorted(os.path.relpath(os.path.join(root, name), folder)
-                  for root, _, files in os.walk(folder) for name in files)
+                  for root, _, files in os.walk(folder) for name in files if name != LOCK_FILE)
 
 
 def test_two_machines_merge_into_one_tree(sources, tmp_path, capsys):
@@ -124,7 +125,7 @@ def test_a_third_machine_joins_an_existing_tree(sources, tmp_path, capsys):
     assert run_merge(mac, "--into", dest, capsys=capsys)[0] == 0
     status, out, err = run_merge(linux, "--into", dest, capsys=capsys)
     assert status == 0, err
-    assert sorted(os.listdir(dest)) == ["benchmarks.json", "linux", "mac"]
+    assert sorted(os.listdir(dest)) == [LOCK_FILE, "benchmarks.json", "linux", "mac"]
     merged = util.load_json(str(dest / "benchmarks.json"), api_version=Benchmarks.api_version)
     assert sorted(merged) == sorted([ARGMAX, SORT, SOFTMAX])  # DEST's own entries are kept
 
@@ -154,8 +155,7 @@ def test_progress_file_of_an_interrupted_run_travels_with_its_results(sources, t
     mac, _ = sources
     partial = source(tmp_path / "partial", "mac", {ARGMAX: {CASE: {"cuda": 0.005}}})
     results_file = next(name for name in os.listdir(partial / "mac") if name != "machine.json")
-    progress = {"planned": {ARGMAX: {"params": [[repr(CASE)], [repr(b) for b in BACKENDS]], "selected": [0, 6]}},
-                "done": {ARGMAX: [6]}}
+    progress = {ARGMAX: {"params": [[repr(CASE)], [repr(b) for b in BACKENDS]], "selected": [0, 6], "done": [6]}}
     (partial / "mac" / (results_file + ".progress")).write_text(json.dumps(progress))
     dest = tmp_path / "results"
     assert run_merge(partial, "--into", dest, capsys=capsys)[0] == 0
@@ -173,7 +173,7 @@ def test_force_takes_the_last_sources_benchmark_version(sources, tmp_path, capsy
     status, _, err = run_merge(mac, newer, "--into", dest, "--force", capsys=capsys)
     assert status == 0, err
     merged = util.load_json(str(dest / "benchmarks.json"), api_version=Benchmarks.api_version)
-    assert merged[ARGMAX]["version"] == "2" and merged[SORT]["version"] == "1"
+    assert merged[ARGMAX]["version"] == "2" and merged[SORT]["version"] == current_version(SORT)
 
 
 def test_asv_publish_builds_one_site_for_both_machines(sources, tmp_path, capsys):
@@ -219,7 +219,7 @@ def a_file(tmp_path, mac, linux, dest):
     (a_file, "results.zip is not a folder"),
     (broken_machine_file, "not a readable asv machine file"),
     (dest_as_source, "is the destination itself"),
-    (other_benchmark_version, f"benchmark {ARGMAX} has version 1"),
+    (other_benchmark_version, f"benchmark {ARGMAX} has version {current_version(ARGMAX)[:8]}"),
     (lambda tmp_path, mac, linux, dest: [mac, mac / "mac"], "is a machine folder"),
     (lambda tmp_path, mac, linux, dest: [], "name at least one results folder"),
 ], ids=["missing", "file", "broken-machine-json", "dest-as-source", "benchmark-version", "machine-folder",

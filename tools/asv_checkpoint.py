@@ -1,16 +1,21 @@
-"""asv plugin: write the results after every finished case, so that an interrupted run
-(Ctrl-C, SIGKILL, a dead machine) loses no case it had finished.
+"""asv plugin (asv.conf.json's "plugins"): nothing a run has measured is lost.
 
-asv 0.6 writes a results file once, after the whole run (checked in asv/commands/run.py):
-kill it after an hour and the hour is gone. Listed in asv.conf.json's "plugins", this module
-wraps asv's per-case runner: after each (benchmark, parameters) it saves a copy of the
-results so far through asv's own `Results` API, and a `<results file>.progress` file with
-the cases the run planned and those it finished. asv's normal save at the end replaces the
-checkpoint; the progress file is removed when the run completes. `python -m tools.tables`
-reads a partial file like any other and lists the cases that never ran.
+asv 0.6 writes a results file once, after the whole run, by truncating and rewriting it
+(asv/commands/run.py, asv/util.py): kill it after an hour and the hour is gone, kill it
+while it writes and the file is empty. This plugin
 
-Only asv's own objects are touched, and only copies of them: the figures asv computes are
-exactly those of a run without the plugin.
+- makes every JSON file asv writes (results, benchmarks.json, machine.json) atomic: a
+  uniquely named temporary in the same folder, fsync, rename;
+- saves the results after every finished case, through asv's own `Results` API, and keeps
+  `<results file>.progress` with the cases planned and not yet finished (tools.tables lists
+  them as "not run");
+- takes the results folder's writer lock (tools/lock.py) for the run, so a second run into
+  the same folder stops at once instead of overwriting this one's results;
+- ends asv's forkserver when asv dies without closing it (SIGKILL), instead of leaving it
+  and its imported frameworks in memory.
+
+Only copies of asv's objects are saved: the figures asv computes are exactly those of a run
+without the plugin.
 """
 
 import copy
@@ -18,15 +23,41 @@ import datetime
 import itertools
 import json
 import os
+import subprocess
+import sys
 
-from asv import console, runner
-from asv.commands import run as run_command
+from asv import console, runner, util
 from asv import results as asv_results
+from asv.commands import run as run_command
 from asv.runner import BenchmarkResult
 
-from .results import PROGRESS_SUFFIX
+from benchmarks.harness import vocabulary
 
-_run = {"results": None, "results_dir": None, "planned": {}, "done": {}}
+from . import lock
+from .cli import ToolError, replace_atomically, write_bytes
+from .results import PROGRESS_SUFFIX, read_progress
+
+_run = {"results": None, "results_dir": None, "progress": {}, "finished": {}, "lock": None}
+
+
+# --- atomic writes ----------------------------------------------------------------------
+
+_original_write_json = util.write_json
+
+
+def write_json(path, data, api_version=None, compact=False):
+    """asv's own serialisation, into a temporary file that replaces `path` when complete."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    replace_atomically(path, lambda tmp: _original_write_json(tmp, data, api_version=api_version, compact=compact))
+
+
+def _write_progress():
+    path = progress_path(_run["results_dir"], _run["results"])
+    left = {name: plan for name, plan in _run["progress"].items() if set(plan["selected"]) - set(plan["done"])}
+    if left:
+        replace_atomically(path, write_bytes(json.dumps(left).encode()))
+    elif os.path.exists(path):
+        os.remove(path)
 
 
 def progress_path(results_dir, result):
@@ -34,30 +65,87 @@ def progress_path(results_dir, result):
         result.params["machine"], result.commit_hash, result.env_name)) + PROGRESS_SUFFIX
 
 
-def _write_json_atomically(path, data):
-    tmp = f"{path}.tmp"
-    with open(tmp, "w") as f:
-        json.dump(data, f)
-    os.replace(tmp, path)
+# --- the plan: what this run will measure -----------------------------------------------
+
+def _skipped_here(benchmark, combo):
+    """A combination the benchmark will skip whatever happens (so it is never "not run")."""
+    named = dict(zip(benchmark.get("param_names") or [], combo))
+    backend, dtype = named.get("backend"), named.get("dtype", "'float32'")
+    backend = backend.strip("'") if isinstance(backend, str) else None
+    dtype = dtype.strip("'")
+    if backend not in vocabulary.BACKEND:
+        return False
+    try:
+        chosen_backends = vocabulary.setting("BENCH_BACKENDS") or vocabulary.BACKEND_NAMES
+        chosen_dtypes = vocabulary.setting("BENCH_DTYPES") or vocabulary.DTYPES
+    except vocabulary.SettingError:
+        return False
+    return (backend not in chosen_backends or dtype not in chosen_dtypes
+            or vocabulary.dtype_unsupported(backend, dtype) is not None)
 
 
-def _save_progress():
-    result = _run["results"]
-    _write_json_atomically(progress_path(_run["results_dir"], result), {
-        "planned": _run["planned"],
-        "done": {name: sorted(idx) for name, idx in _run["done"].items()},
-    })
+def _plan(benchmarks):
+    """{benchmark: {params, selected, done}} for this run, added to what earlier
+    interrupted runs of the same results file left unfinished."""
+    progress = {}
+    try:
+        progress = read_progress(progress_path(_run["results_dir"], _run["results"]))
+    except ToolError:
+        pass  # an unreadable progress file is replaced by this run's
+    for name, b in benchmarks.items():
+        combos = list(itertools.product(*b["params"])) if b["params"] else [()]
+        chosen = benchmarks.benchmark_selection.get(name) or range(len(combos))
+        selected = [i for i in chosen if not _skipped_here(b, combos[i])]
+        earlier = progress.get(name)
+        if earlier and earlier["params"] == b["params"]:
+            selected = sorted(set(selected) | set(earlier["selected"]))
+            done = [i for i in earlier["done"] if i not in chosen]
+        else:
+            done = []
+        progress[name] = {"params": b["params"], "selected": sorted(selected), "done": sorted(done)}
+    return progress
+
+
+# --- asv's hooks ------------------------------------------------------------------------
+
+_original_load_data = asv_results.Results.load_data
+_original_run_benchmarks = runner.run_benchmarks
+_original_single_param = runner._run_benchmark_single_param
+_original_forkserver_init = runner.ForkServer.__init__
+_original_forkserver_close = runner.ForkServer.close
+
+
+def load_data(self, result_dir):
+    # asv loads earlier results into the object it will fill, just before running.
+    if _run["lock"] is None:
+        try:
+            _run["lock"] = lock.hold(result_dir, what="asv " + " ".join(sys.argv[1:])[:150])
+        except ToolError as exc:
+            raise util.UserError(str(exc)) from None
+    _run.update(results=self, results_dir=result_dir, progress={}, finished={})
+    return _original_load_data(self, result_dir)
+
+
+def run_benchmarks(benchmarks, env, results=None, **kwargs):
+    ours = results is not None and results is _run["results"]
+    if ours:
+        _run["progress"] = _plan(benchmarks)
+        results.save(_run["results_dir"])  # the file exists from the start, so its progress is found
+        _write_progress()
+    return _original_run_benchmarks(benchmarks, env, results=results, **kwargs)
 
 
 def _checkpoint(benchmark, param_idx, res):
-    name = benchmark["name"]
-    _run["done"].setdefault(name, {})[param_idx] = res
+    name, param_idx = benchmark["name"], param_idx or 0  # None: a benchmark without parameters
+    plan = _run["progress"].setdefault(name, {"params": benchmark["params"], "selected": [param_idx], "done": []})
+    finished = _run["finished"].setdefault(name, {})
+    finished[param_idx] = res
     snapshot = copy.deepcopy(_run["results"])
     count = len(list(itertools.product(*benchmark["params"]))) if benchmark["params"] else 1
     previous = snapshot.get_result_value(name, benchmark["params"]) if name in snapshot.get_all_result_keys() else None
     values, samples, numbers = [], [], []
     for i in range(count):
-        done = _run["done"][name].get(i)
+        done = finished.get(i)
         if done is not None:
             values += done.result
             samples += done.samples
@@ -70,35 +158,8 @@ def _checkpoint(benchmark, param_idx, res):
                                                    errcode=0, stderr="", profile=None),
                         started_at=datetime.datetime.now(datetime.timezone.utc), record_samples=True)
     snapshot.save(_run["results_dir"])
-    _save_progress()
-
-
-_original_load_data = asv_results.Results.load_data
-_original_run_benchmarks = runner.run_benchmarks
-_original_single_param = runner._run_benchmark_single_param
-
-
-def load_data(self, result_dir):
-    # asv loads earlier results into the object it will fill, just before running.
-    _run.update(results=self, results_dir=result_dir, planned={}, done={})
-    return _original_load_data(self, result_dir)
-
-
-def run_benchmarks(benchmarks, env, results=None, **kwargs):
-    if results is not None and results is _run["results"]:
-        _run["planned"] = {
-            name: {"params": b["params"], "selected": sorted(benchmarks.benchmark_selection.get(name) or [])
-                   or list(range(len(list(itertools.product(*b["params"]))) if b["params"] else 1))}
-            for name, b in benchmarks.items()
-        }
-        _save_progress()
-    out = _original_run_benchmarks(benchmarks, env, results=results, **kwargs)
-    if results is not None and results is _run["results"]:
-        try:
-            os.remove(progress_path(_run["results_dir"], results))
-        except OSError:
-            pass
-    return out
+    plan["done"] = sorted(set(plan["done"]) | {param_idx})
+    _write_progress()
 
 
 def run_benchmark_single_param(benchmark, spawner, param_idx, profile, extra_params, cwd):
@@ -112,7 +173,42 @@ def run_benchmark_single_param(benchmark, spawner, param_idx, profile, extra_par
     return res
 
 
+# A watchdog reads a pipe only asv holds: at EOF without the "closed" byte, asv died
+# unannounced, and the watchdog kills the forkserver's process group.
+WATCHDOG = """
+import os, signal, sys
+if os.read(0, 1) != b"c":
+    try:
+        os.killpg(int(sys.argv[1]), signal.SIGKILL)
+    except OSError:
+        pass
+"""
+
+
+def forkserver_init(self, env, root):
+    _original_forkserver_init(self, env, root)
+    read_end, self._watchdog_pipe = os.pipe()
+    os.set_inheritable(self._watchdog_pipe, False)
+    subprocess.Popen([sys.executable, "-c", WATCHDOG, str(self.server_proc.pid)], stdin=read_end,
+                     start_new_session=True, close_fds=True)
+    os.close(read_end)
+
+
+def forkserver_close(self):
+    try:
+        _original_forkserver_close(self)
+    finally:
+        pipe = getattr(self, "_watchdog_pipe", None)
+        if pipe is not None:
+            os.write(pipe, b"c")
+            os.close(pipe)
+            self._watchdog_pipe = None
+
+
+util.write_json = write_json
 asv_results.Results.load_data = load_data
 runner.run_benchmarks = run_benchmarks
 run_command.run_benchmarks = run_benchmarks  # bound there by `from ..runner import`
 runner._run_benchmark_single_param = run_benchmark_single_param
+runner.ForkServer.__init__ = forkserver_init
+runner.ForkServer.close = forkserver_close

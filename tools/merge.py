@@ -15,7 +15,6 @@ is a no-op. Nothing else in DEST is overwritten or deleted, except that a result
 --force replaces takes its progress file (tools/asv_checkpoint.py) along, or drops it.
 """
 
-import argparse
 import json
 import os
 import sys
@@ -24,8 +23,9 @@ from collections import defaultdict
 from asv import util as asv_util
 from asv.benchmarks import Benchmarks
 
-from .errors import ToolError, main_guard, write_atomically
-from .results import PROGRESS_SUFFIX, _load_all, machines
+from . import lock
+from .cli import ToolError, main_guard, parser, replace_atomically, write_bytes
+from .results import PROGRESS_SUFFIX, load_all, machines
 
 BENCHMARKS_FILE = "benchmarks.json"
 MACHINE_FILE = "machine.json"
@@ -66,8 +66,8 @@ def check_source(src, dest):
     if os.path.isfile(os.path.join(src, MACHINE_FILE)):
         raise ToolError(f"{src} is a machine folder; pass the results folder above it")
     names = machines(src)
-    # asv reads every results file here, so a broken one stops the merge before any write.
-    files = {name: [os.path.relpath(path, os.path.join(src, name)) for path, _ in _load_all(src, name)]
+    # Every results file here is read and validated, so a broken one stops the merge before any write.
+    files = {name: [os.path.relpath(path, os.path.join(src, name)) for path, _ in load_all(src, name)]
              for name in names}
     return files, load_benchmarks(src, required=True)
 
@@ -135,14 +135,14 @@ def union_benchmarks(tables, force):
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(prog="python -m tools.merge", description=__doc__.split("\n\n")[0])
-    parser.add_argument("sources", nargs="*", metavar="SRC",
+    p = parser("tools.merge", __doc__)
+    p.add_argument("sources", nargs="*", metavar="SRC",
                         help="asv results folders (machine folders and benchmarks.json), oldest first")
-    parser.add_argument("--into", metavar="DEST", help="the results folder to merge into (created if missing)")
-    parser.add_argument("--force", action="store_true",
+    p.add_argument("--into", metavar="DEST", help="the results folder to merge into (created if missing)")
+    p.add_argument("--force", action="store_true",
                         help="replace files in DEST that differ; for a benchmark whose version differs, the "
                              "entry of the last SRC on the command line wins (DEST's own counts as the oldest)")
-    args = parser.parse_args(argv)
+    args = p.parse_args(argv)
     if not args.into:
         raise ToolError("name the results folder to merge into with --into DEST")
     if not args.sources:
@@ -175,21 +175,22 @@ def plan_merge(args):
 def main(argv=None):
     args = parse_args(argv)
     plan, benchmarks, dest_benchmarks = plan_merge(args)
-    writes = plan.writes()
-    summary = [plan.summary(machine, writes) for machine in sorted(plan.machine_files)]
-    if benchmarks != dest_benchmarks:
-        text = json.dumps(dict(benchmarks, version=Benchmarks.api_version), indent=4, sort_keys=True)
-        writes.append((os.path.join(plan.dest, BENCHMARKS_FILE), text.encode()))
-    for path, content in writes:  # benchmarks.json last: it names what the results hold
-        try:
-            if content is None:
-                os.remove(path)  # the progress file of a results file --force replaced
-            else:
-                os.makedirs(os.path.dirname(path), exist_ok=True)
-                write_atomically(path, content, overwrite=True, binary=True)
-        except OSError as exc:
-            raise ToolError(f"cannot write {path} ({exc.strerror}); fix that and merge again "
-                            "(files already copied are skipped)") from None
+    with lock.held(plan.dest):  # no asv run writes DEST while files arrive
+        writes = plan.writes()
+        summary = [plan.summary(machine, writes) for machine in sorted(plan.machine_files)]
+        if benchmarks != dest_benchmarks:
+            text = json.dumps(dict(benchmarks, version=Benchmarks.api_version), indent=4, sort_keys=True)
+            writes.append((os.path.join(plan.dest, BENCHMARKS_FILE), text.encode()))
+        for path, content in writes:  # benchmarks.json last: it names what the results hold
+            try:
+                if content is None:
+                    os.remove(path)  # the progress file of a results file --force replaced
+                else:
+                    os.makedirs(os.path.dirname(path), exist_ok=True)
+                    replace_atomically(path, write_bytes(content))
+            except OSError as exc:
+                raise ToolError(f"cannot write {path} ({exc.strerror}); fix that and merge again "
+                                "(files already copied are skipped)") from None
     print("\n".join(summary))
     return 0
 

@@ -16,7 +16,6 @@ commit of MLX's tag v<version>, into asv.mlx.conf.json's results (results-mlx/):
 history of MLX commits gets its release points without building MLX.
 """
 
-import argparse
 import importlib.metadata
 import json
 import os
@@ -27,8 +26,10 @@ import sys
 
 from asv import util as asv_util
 
-from . import suite, tables
-from .errors import ToolError, main_guard
+from benchmarks.harness import catalog, vocabulary
+
+from . import lock, suite, tables
+from .cli import ToolError, add_case_options, machine_name, main_guard, parser, replace_atomically, run_asv, write_bytes
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VERSION = re.compile(r"^\d+(\.\d+){1,3}$")
@@ -51,8 +52,7 @@ def derived_config(template, output, **changes):
         conf["repo"] = os.path.join(ROOT, conf["repo"])
     conf.update(changes)
     os.makedirs(os.path.dirname(output), exist_ok=True)
-    with open(output, "w") as f:
-        json.dump(conf, f, indent=2)
+    replace_atomically(output, write_bytes(json.dumps(conf, indent=2).encode()))
     return conf
 
 
@@ -60,24 +60,27 @@ def overrides(args):
     return {"results_dir": os.path.abspath(args.results)} if args.results else {}
 
 
-def asv(*args, config, env=None):
+def asv(*args, config, env=None, **popen):
     # From the project root: the configs load the checkpoint plugin from ./tools.
-    return subprocess.run([sys.executable, "-m", "asv", *args, "--config", config], cwd=ROOT, env=env).returncode
+    return run_asv(*args, config=config, env=env, cwd=ROOT, **popen)
 
 
-def run_env(args):
+def run_env(args, held):
     env = dict(os.environ, BENCH_PROFILE=args.profile)
     env.pop("PYTHONPATH", None)
-    return env
+    return lock.inherit_env(held, env)
 
 
 def selection(args):
-    backends, absent = suite.present_backends(tables.split(args.backends) or suite.BACKENDS)
-    for name, reason in absent.items():
-        print(f"skipping {name}: {reason}")
+    reasons = catalog.availability(args.backends)
+    for name, reason in reasons.items():
+        if reason:
+            print(f"skipping {name}: {reason}")
+    backends = [b for b in args.backends if not reasons[b]]
     if not backends:
         raise ToolError("none of the chosen backends is present on this machine (reasons above)")
-    return backends, suite.selection_regex(backends, tables.split(args.dtypes), args.bench)
+    labels = sorted({label for op_labels in catalog.labels(args.profile).values() for label in op_labels})
+    return backends, suite.selection_regex(backends, args.dtypes, args.ops, args.bench, labels)
 
 
 def compare(args):
@@ -90,16 +93,17 @@ def compare(args):
     from asv import config as asv_config, environment
 
     names = [e.name for e in environment.get_environments(asv_config.Config.from_json(conf), None)]
-    if asv("machine", "--yes", "--machine", args.machine, config=config) != 0:
-        raise ToolError("asv could not record this machine (asv machine --yes)")
-    status = asv("run", "HEAD^!", "--machine", args.machine, "--bench", regex, config=config, env=run_env(args))
+    held = lock.hold(conf["results_dir"])
+    suite.record_machine(args.machine, config)
+    status = asv("run", "HEAD^!", "--machine", args.machine, "--bench", regex, config=config,
+                 env=run_env(args, held), pass_fds=(held,))
     if status not in (0, 2):
         raise ToolError(f"asv run exited with status {status}")
     commit = suite.git_head(ROOT)
     for backend in backends:
         print()
-        tables.main(["--results", conf["results_dir"], "--machine", args.machine, "--commit", commit,
-                     "--envs", ",".join(names), "--backend", backend, "--measure", args.measure])
+        sys.stdout.write(tables.side_by_side_report(conf["results_dir"], "environment", names, backend, args.measure,
+                                                    machine=args.machine, commit=commit).markdown())
     return 0
 
 
@@ -140,13 +144,13 @@ def record(args):
     _, regex = selection(args)
     config = os.path.join(ROOT, ".asv", "mlx.conf.json")
     conf = derived_config("asv.mlx.conf.json", config, repo=repo, **overrides(args))
-    if asv("machine", "--yes", "--machine", args.machine, config=config) != 0:
-        raise ToolError("asv could not record this machine (asv machine --yes)")
+    held = lock.hold(conf["results_dir"])
+    suite.record_machine(args.machine, config)
     for version, commit in commits.items():
         python = release_python(args, version) if args.mlx else sys.executable
         print(f"mlx {version}: tag v{version} = {commit[:8]}")
         status = asv("run", "-E", f"existing:{python}", "--set-commit-hash", commit, "--machine", args.machine,
-                     "--bench", regex, config=config, env=run_env(args))
+                     "--bench", regex, config=config, env=run_env(args, held), pass_fds=(held,))
         if status not in (0, 2):
             raise ToolError(f"asv run for mlx {version} exited with status {status}")
     print(f"\nresults in {conf['results_dir']}; "
@@ -155,29 +159,31 @@ def record(args):
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(prog="python -m tools.releases", description=__doc__.split("\n\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True)
+    p = parser("tools.releases", __doc__)
+    sub = p.add_subparsers(dest="command", required=True)
     for name in ("compare", "record"):
-        p = sub.add_parser(name)
-        p.add_argument("--mlx", nargs="+", required=name == "compare", metavar="VERSION", help="MLX releases")
-        p.add_argument("--torch", nargs="+", default=["2.13.0"], metavar="VERSION",
+        c = sub.add_parser(name)
+        c.error = p.error  # one-line errors from the subcommands too
+        c.add_argument("--mlx", nargs="+", required=name == "compare", metavar="VERSION", help="MLX releases")
+        c.add_argument("--torch", nargs="+", default=["2.13.0"], metavar="VERSION",
                        help="torch releases (default 2.13.0; record uses the first)")
-        p.add_argument("--mlx-backend", choices=["cpu", "cuda"], default="cpu",
+        c.add_argument("--mlx-backend", choices=["cpu", "cuda"], default="cpu",
                        help="Linux: MLX's CPU package or its CUDA 13 package (default cpu)")
-        p.add_argument("--profile", default="reference", choices=suite.PROFILES)
-        p.add_argument("--backends", help="comma-separated backends (default: every one present)")
-        p.add_argument("--dtypes", default=",".join(suite.DTYPES))
-        p.add_argument("--bench", "-b", help="asv benchmark regex, e.g. 'Softmax|Sort'")
-        p.add_argument("--machine", default=platform.node() or "machine", help="asv machine name")
-        p.add_argument("--measure", choices=["latency", "device"], default="latency")
-        p.add_argument("--results", help="asv results folder (default: the config's)")
+        c.add_argument("--profile", choices=vocabulary.PROFILES)
+        add_case_options(c, "comma-separated backends (default: every one present)")
+        c.add_argument("--ops", type=suite.op_names, help="comma-separated ops, any letter case (default: all)")
+        c.add_argument("--bench", "-b", help="asv benchmark regex, e.g. 'Softmax|Sort'")
+        c.add_argument("--machine", type=machine_name, default=platform.node() or "machine", help="asv machine name")
+        c.add_argument("--measure", choices=list(vocabulary.TIMED_MEASURES), default="latency")
+        c.add_argument("--results", help="asv results folder (default: the config's)")
         if name == "record":
-            p.add_argument("--mlx-repo", required=True, help="a git clone of MLX with its tags")
-    args = parser.parse_args(argv)
+            c.add_argument("--mlx-repo", required=True, help="a git clone of MLX with its tags")
+    args = p.parse_args(argv)
     for version in (args.mlx or []) + args.torch:
         if not VERSION.match(version):
             raise ToolError(f"{version!r} is not a release number like 0.32.4")
-    suite.check_names(args)
+    suite.check_settings(args)
+    suite.check_bench(args.bench)
     return args
 
 

@@ -1,26 +1,34 @@
-"""asv results of this suite as a pandas DataFrame, through asv's own results API."""
+"""asv results of this suite: found, validated and read through asv's own results API, then
+turned into one pandas DataFrame (one row per benchmark case) that every view works on.
+
+Every tool that reads results goes through `select` / `load_file`, so every file it reads
+has passed `validate`: a broken file stops the tool with one line naming the file, the
+benchmark and the problem, before anything is written.
+"""
 
 import ast
 import itertools
 import json
 import math
+import numbers
 import os
 from dataclasses import dataclass
 
 import pandas as pd
 from asv import results as asv_results
-from asv.machine import Machine
 from asv import util as asv_util
+from asv.machine import Machine
 
-from .errors import ToolError
+from benchmarks.harness import vocabulary
 
-TIME_METHOD = "time_op"
-# The two measures of every op: latency (one call and its barrier) and device time.
-MEASURES = {"latency": "time_op", "device": "time_device"}
+from .cli import ToolError, read_config
+
+# method -> measure name, for the measures every op records
+MEASURES = {name: vocabulary.MEASURE[name].method for name in vocabulary.TIMED_MEASURES}
 # Beside a results file while asv runs (tools/asv_checkpoint.py): planned and finished cases.
 PROGRESS_SUFFIX = ".progress"
-SETTINGS_CLASS = "Float32Matmul"
-PEAK_CLASS = "Peak"
+# A machine-facts benchmark (Peak, Float32Matmul) has one parameter: the backend.
+FACT_CLASSES = (vocabulary.SETTINGS_CLASS, vocabulary.PEAK_CLASS)
 
 
 @dataclass
@@ -33,45 +41,186 @@ class Selection:
 
 
 def results_dir_from_config(config_path):
+    return read_config(config_path)["results_dir"]
+
+
+# --- validation -------------------------------------------------------------------------
+
+def _problem(path, key, text):
+    return ToolError(f"{path}: {key}: {text}; re-run the suite for that commit or move the file away")
+
+
+def param_values(params):
+    """asv's parameter strings (Python literals) as values, axis by axis."""
     try:
-        conf = asv_util.load_json(config_path, js_comments=True)
-    except (OSError, asv_util.UserError, ValueError) as exc:
-        raise ToolError(f"cannot read asv config {config_path}: {exc}".splitlines()[0]) from None
-    root = os.path.dirname(os.path.abspath(config_path))
-    return os.path.join(root, conf.get("results_dir", "results"))
+        values = [[ast.literal_eval(v) for v in axis] for axis in params]
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as exc:
+        raise ValueError(f"parameters that are not Python literals ({type(exc).__name__})") from None
+    return values
+
+
+def axis_names(op, method, axes):
+    """The name of each parameter axis, told by its values: backends and dtypes are the
+    vocabulary's names, the case is the remaining axis of labels. None for benchmarks
+    that are not this suite's cases."""
+    names = []
+    for axis in axes:
+        if axis and all(v in vocabulary.BACKEND for v in axis):
+            names.append("backend")
+        elif axis and all(v in vocabulary.DTYPES for v in axis):
+            names.append("dtype")
+        elif axis and all(isinstance(v, str) for v in axis):
+            names.append("case")
+        else:
+            names.append(None)
+    wanted = (["backend"] if op in FACT_CLASSES else
+              ["case", "backend", "dtype"] if len(axes) == 3 else ["case", "backend"])
+    if method in vocabulary.MEASURE_OF_METHOD or op in FACT_CLASSES:
+        if sorted(map(str, names)) != sorted(wanted):
+            raise ValueError(f"parameters {names} cannot be told apart; expected one axis each of {', '.join(wanted)}")
+        return names
+    return None
+
+
+def _is_number(v):
+    return isinstance(v, numbers.Real) and not isinstance(v, bool)
+
+
+def _check_value(v):
+    if v is None:
+        return
+    if not _is_number(v):
+        raise ValueError(f"value {v!r} is not a number")
+    if math.isnan(v):
+        return
+    if math.isinf(v) or v < 0:
+        raise ValueError(f"value {v!r} is not a finite non-negative number")
+
+
+def _check_entry(result, key):
+    if not isinstance(key, str) or len(key.split(".")) < 2:
+        raise ValueError("not a benchmark name")
+    params = result.get_result_params(key)
+    if params is None:
+        params = []
+    if not isinstance(params, list) or not all(isinstance(a, list) and all(isinstance(v, str) for v in a)
+                                               for a in params):
+        raise ValueError("params is not a list of lists of strings")
+    axes = param_values(params)
+    parts = key.split(".")
+    axis_names(parts[-2], parts[-1], axes)
+    expected = math.prod(len(a) for a in axes)
+    raw = result._results[key]  # asv keeps a scalar for benchmarks without parameters
+    values = raw if isinstance(raw, list) else [raw]
+    if len(values) != expected:
+        raise ValueError(f"{len(values)} values for a parameter grid of {expected}")
+    for v in values:
+        _check_value(v)
+    for column, table in (("samples", result._samples), ("stats", result._stats)):
+        extra = table.get(key)
+        if extra is None:
+            continue
+        if not isinstance(extra, list) or len(extra) != expected:
+            raise ValueError(f"{column} do not match the parameter grid of {expected}")
+        for item in extra:
+            if column == "samples" and item is not None and not (
+                    isinstance(item, list) and all(_is_number(s) for s in item)):
+                raise ValueError(f"samples {str(item)[:40]} are not lists of numbers")
+            if column == "stats" and not isinstance(item, dict):
+                raise ValueError("stats are not records")
+            if column == "stats":
+                for name, s in item.items():
+                    if s is not None and not _is_number(s):
+                        raise ValueError(f"stat {name} {s!r} is not a number")
+    started = result.started_at.get(key)
+    if started is not None and not _is_number(started):
+        raise ValueError(f"started_at {started!r} is not a number")
+
+
+def validate(path, result):
+    """Raise a one-line ToolError at the first problem of a loaded results file."""
+    for field, kind in (("commit_hash", str), ("env_name", str), ("params", dict), ("python", str)):
+        if not isinstance(getattr(result, field if field != "python" else "_python", None), kind):
+            raise _problem(path, field, f"is not a {kind.__name__}")
+    if not isinstance(result.params.get("machine"), str):
+        raise _problem(path, "params", "names no machine")
+    if not isinstance(result.date, (numbers.Real, type(None))) or isinstance(result.date, bool):
+        raise _problem(path, "date", "is not a number")
+    if not isinstance(result.started_at, dict) or not isinstance(result.duration, dict):
+        raise _problem(path, "results", "started_at / durations are not records")
+    for key in result.get_all_result_keys():
+        try:
+            _check_entry(result, key)
+        except (ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
+            raise _problem(path, key, str(exc) or type(exc).__name__) from None
+
+
+def load_results(path, machine=None):
+    """One results file through asv's API, validated."""
+    if os.path.islink(path) and not os.path.exists(path):
+        raise ToolError(f"{path} is a broken or looping symbolic link; remove it")
+    try:
+        result = asv_results.Results.load(path, machine_name=machine)
+    except OSError as exc:
+        raise ToolError(f"cannot read {path} ({exc.strerror or exc}); fix its permissions or move it away") from None
+    except (asv_util.UserError, ValueError, TypeError, KeyError, AttributeError, IndexError,
+            RecursionError) as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ToolError(f"{path} is not a readable asv results file ({message}); "
+                        "re-run the suite for that commit or move the file away") from None
+    validate(path, result)
+    return result
+
+
+# --- finding results --------------------------------------------------------------------
+
+def _listdir(folder):
+    try:
+        return sorted(os.listdir(folder))
+    except OSError as exc:
+        raise ToolError(f"cannot list {folder} ({exc.strerror}); fix its permissions or pass another folder") from None
 
 
 def machines(results_dir):
     if not os.path.exists(results_dir):
+        if os.path.islink(results_dir):
+            raise ToolError(f"{results_dir} is a broken or looping symbolic link; pass the asv results folder")
         raise ToolError(f"no results folder at {results_dir}; run the suite first (asv run)")
     if not os.path.isdir(results_dir):
         raise ToolError(f"{results_dir} is not a folder; pass the asv results folder")
-    found = sorted(
-        name for name in os.listdir(results_dir)
-        if os.path.isfile(os.path.join(results_dir, name, "machine.json"))
-    )
+    found = []
+    for name in _listdir(results_dir):
+        path = os.path.join(results_dir, name, "machine.json")
+        if os.path.islink(os.path.join(results_dir, name)) and not os.path.exists(os.path.join(results_dir, name)):
+            raise ToolError(f"{os.path.join(results_dir, name)} is a broken or looping symbolic link; remove it")
+        if os.path.lexists(path):
+            found.append(name)
     if not found:
         raise ToolError(f"{results_dir} holds no asv machine folders; run the suite first (asv run)")
     for name in found:
         path = os.path.join(results_dir, name, "machine.json")
         try:
             machine = asv_util.load_json(path, api_version=Machine.api_version)
-        except (OSError, asv_util.UserError, ValueError) as exc:
-            raise ToolError(f"{path} is not a readable asv machine file ({str(exc).splitlines()[0]})") from None
-        if machine.get("machine") != name:
-            raise ToolError(f"{path} names machine {machine.get('machine')!r}, not {name!r}; fix or remove that folder")
+        except OSError as exc:
+            raise ToolError(f"cannot read {path} ({exc.strerror or exc}); fix it or move that folder away") from None
+        except (asv_util.UserError, ValueError, TypeError, AttributeError, RecursionError) as exc:
+            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise ToolError(f"{path} is not a readable asv machine file ({message})") from None
+        if not isinstance(machine, dict) or machine.get("machine") != name:
+            named = machine.get("machine") if isinstance(machine, dict) else None
+            raise ToolError(f"{path} names machine {named!r}, not {name!r}; fix or remove that folder")
     return found
 
 
-def _load_all(results_dir, machine):
+def load_all(results_dir, machine):
+    """[(path, Results)] of every results file of `machine`, each validated."""
+    folder = os.path.join(results_dir, machine)
     loaded = []
-    for root, filename, _ in asv_results.iter_results_paths(os.path.join(results_dir, machine)):
-        path = os.path.join(root, filename)
-        try:
-            loaded.append((path, asv_results.Results.load(path, machine_name=machine)))
-        except (asv_util.UserError, ValueError, TypeError, KeyError) as exc:
-            raise ToolError(f"{path} is not a readable asv results file ({str(exc).splitlines()[0]}); "
-                            "re-run the suite for that commit or move the file away") from None
+    for name in _listdir(folder):
+        path = os.path.join(folder, name)
+        if name == "machine.json" or not name.endswith(".json") or name.startswith("."):
+            continue
+        loaded.append((path, load_results(path, machine)))
     return loaded
 
 
@@ -79,16 +228,12 @@ def load_file(path):
     """One results file, named by its path, as a Selection."""
     if not os.path.isfile(path):
         raise ToolError(f"no results file at {path}; pass the path of an asv results .json file")
-    try:
-        result = asv_results.Results.load(path)
-    except (asv_util.UserError, ValueError, TypeError, KeyError) as exc:
-        raise ToolError(f"{path} is not a readable asv results file ({str(exc).splitlines()[0]})") from None
+    result = load_results(path)
     return Selection(result.params.get("machine", "?"), result.commit_hash, result.env_name, path, result)
 
 
 def _last_run(result):
-    started = [t for t in result.started_at.values() if t]
-    return max(started, default=0)
+    return max((t for t in result.started_at.values() if t), default=0)
 
 
 def select(results_dir, machine=None, commit=None, env=None):
@@ -98,7 +243,7 @@ def select(results_dir, machine=None, commit=None, env=None):
         raise ToolError(f"unknown machine {machine!r}; results exist for: {', '.join(known)}")
     candidates = []
     for name in [machine] if machine else known:
-        candidates += [(name, path, r) for path, r in _load_all(results_dir, name)]
+        candidates += [(name, path, r) for path, r in load_all(results_dir, name)]
     if not candidates:
         raise ToolError(f"no results files under {results_dir}; run the suite first (asv run)")
     if commit is not None:
@@ -117,21 +262,7 @@ def select(results_dir, machine=None, commit=None, env=None):
     return Selection(name, result.commit_hash, result.env_name, path, result)
 
 
-def _param_values(params):
-    try:
-        return [[ast.literal_eval(v) for v in axis] for axis in params]
-    except (ValueError, SyntaxError) as exc:
-        raise ToolError(f"unexpected benchmark parameters {params!r}: {exc}") from None
-
-
-def frame(selection):
-    """One row per (benchmark, parameters): op, case, backend, method, value, stats."""
-    try:
-        return _frame(selection)
-    except (TypeError, ValueError, KeyError, IndexError) as exc:
-        raise ToolError(f"{selection.path} has a malformed benchmark entry ({type(exc).__name__}: {exc}); "
-                        "re-run the suite for that commit or move the file away".splitlines()[0]) from None
-
+# --- the frame --------------------------------------------------------------------------
 
 def describe(op, method, combo):
     """Human-readable name of one benchmark case: `Op / case on backend [dtype] (measure)`."""
@@ -142,70 +273,78 @@ def describe(op, method, combo):
     return f"{name} ({method})"
 
 
-def _frame(selection):
+def named_cases(key, params):
+    """[(index in asv's grid, {axis name: value})] of one benchmark, axes matched by name."""
+    parts = key.split(".")
+    axes = param_values(params or [])
+    names = axis_names(parts[-2], parts[-1], axes)
+    if names is None:
+        return []
+    return [(i, dict(zip(names, combo))) for i, combo in enumerate(itertools.product(*axes))]
+
+
+def status_of(value):
+    # asv stores None for a case that raised or timed out, NaN for a skipped one.
+    if value is None:
+        return "failed"
+    return "skipped" if math.isnan(value) else "ok"
+
+
+def frame(selection):
+    """One row per (benchmark, parameters): op, method, case, backend, dtype, value, status,
+    q25, q75 and the benchmark's version."""
     result = selection.results
     rows = []
     for key in sorted(result.get_all_result_keys()):
         parts = key.split(".")
-        if len(parts) < 3:
-            continue
         op, method = parts[-2], parts[-1]
         params = result.get_result_params(key) or []
         values = result.get_result_value(key, params)
         stats = result.get_result_stats(key, params) or [None] * len(values)
-        if not isinstance(values, list):
-            values, stats = [values], [stats]
-        names = _param_values(params)
-        for combo, value, stat in zip(itertools.product(*names), values, stats):
-            row = {"op": op, "method": method, "value": value, "dtype": "float32"}
-            if method in MEASURES.values() and len(combo) in (2, 3):
-                row["case"], row["backend"] = combo[:2]
-                if len(combo) == 3:
-                    row["dtype"] = combo[2]
-            elif op in (SETTINGS_CLASS, PEAK_CLASS) and len(combo) == 1:
-                row["case"], row["backend"] = None, combo[0]
-            else:
-                continue
-            # asv stores None for a case that raised or timed out, NaN for a skipped one.
-            if value is None:
-                row["status"] = "failed"
-            elif isinstance(value, (int, float)) and not math.isnan(value):
-                row["status"] = "ok"
-            else:
-                row["status"] = "skipped"
-            row["q25"] = (stat or {}).get("q_25")
-            row["q75"] = (stat or {}).get("q_75")
-            rows.append(row)
+        for i, names in named_cases(key, params):
+            value, stat = values[i], stats[i] or {}
+            rows.append({"op": op, "method": method, "case": names.get("case"), "backend": names["backend"],
+                         "dtype": names.get("dtype", "float32"), "value": value, "status": status_of(value),
+                         "q25": stat.get("q_25"), "q75": stat.get("q_75"),
+                         "version": result.benchmark_version.get(key)})
     if not any(r["method"] in MEASURES.values() for r in rows):
-        raise ToolError(f"{selection.path} holds no results of this suite (no {TIME_METHOD} benchmarks); "
+        raise ToolError(f"{selection.path} holds no results of this suite (no {MEASURES['latency']} benchmarks); "
                         "point --results at this suite's results folder")
     df = pd.DataFrame(rows)
     df["value"] = pd.to_numeric(df["value"], errors="coerce")
     return df
 
 
-def not_run(selection):
-    """Cases an interrupted run planned but never finished, as "Op / case on backend" strings.
+# --- interrupted runs -------------------------------------------------------------------
 
-    The progress file is written by tools/asv_checkpoint.py while asv runs and removed when
-    the run completes; its absence means nothing is missing.
-    """
-    path = selection.path + PROGRESS_SUFFIX
+def read_progress(path):
+    """The progress file beside a results file: {benchmark: {"params", "selected", "done"}}."""
     if not os.path.exists(path):
-        return []
+        return {}
     try:
         with open(path) as f:
             progress = json.load(f)
-        planned, done = progress["planned"], progress["done"]
-    except (OSError, ValueError, KeyError, TypeError):
+        for plan in progress.values():
+            if not (isinstance(plan["params"], list) and all(isinstance(i, int) for i in plan["selected"] + plan["done"])):
+                raise TypeError
+        return progress
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         raise ToolError(f"{path} is not a readable progress file; delete it to ignore it") from None
+
+
+def not_run(selection):
+    """Cases an interrupted run planned but never finished, as "Op / case on backend" strings.
+
+    The progress file is written by tools/asv_checkpoint.py while asv runs; a case leaves
+    it when it finishes, and the file goes when nothing planned is left."""
     missing = []
-    for name, plan in planned.items():
-        finished = set(done.get(name, []))
-        combos = list(itertools.product(*_param_values(plan["params"]))) or [()]
+    for name, plan in sorted(read_progress(selection.path + PROGRESS_SUFFIX).items()):
+        try:
+            combos = list(itertools.product(*param_values(plan["params"]))) or [()]
+        except ValueError as exc:
+            raise ToolError(f"{selection.path}{PROGRESS_SUFFIX}: {name}: {exc}; delete it to ignore it") from None
         parts = name.split(".")
         op, method = (parts[-2], parts[-1]) if len(parts) >= 3 else (name, "")
-        for i in plan["selected"]:
-            if i not in finished and i < len(combos):
-                missing.append(describe(op, method, combos[i]))
+        done = set(plan["done"])
+        missing += [describe(op, method, combos[i]) for i in plan["selected"] if i not in done and i < len(combos)]
     return missing

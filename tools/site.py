@@ -12,19 +12,24 @@ npm registry (each tarball checked against its pinned sha512), keeps them in a c
 copies the files the pages use into html/vendor/ and points the pages there.
 """
 
-import argparse
 import base64
 import hashlib
 import io
 import os
+import json
 import re
 import shutil
-import subprocess
 import sys
 import tarfile
+import tempfile
 import urllib.request
 
-from .errors import ToolError, main_guard, write_atomically
+from asv import util as asv_util
+
+from benchmarks.harness import vocabulary
+
+from .cli import ToolError, main_guard, parser, read_config, replace_atomically, run_asv, write_atomically, write_bytes
+from .results import load_all, machines
 
 # (CDN URL in asv's index.html, npm package, version, file in the package, tarball sha512)
 ASSETS = [
@@ -57,11 +62,12 @@ ASSETS = [
 # Files a vendored file refers to: bootstrap's CSS loads its icon font from ../fonts/.
 COMPANIONS = {("bootstrap", "3.1.1"): ["dist/fonts"]}
 REGISTRY = "https://registry.npmjs.org"
-CACHE_ENV = "BENCH_SITE_CACHE"
+# The files a published site holds, written by `publish`: what it may replace next time.
+MANIFEST = ".tools-site-manifest.json"
 
 
 def default_cache():
-    return os.environ.get(CACHE_ENV) or os.path.join(os.path.expanduser("~"), ".cache", "mlx-torch-bench", "npm")
+    return vocabulary.setting("BENCH_SITE_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "mlx-torch-bench", "npm")
 
 
 def tarball(package, version, cache):
@@ -83,7 +89,7 @@ def tarball(package, version, cache):
         raise ToolError(f"{package}-{version}.tgz does not match its pinned sha512; delete {path} and retry")
     if not os.path.exists(path):
         os.makedirs(cache, exist_ok=True)
-        write_atomically(path, data, overwrite=False, binary=True)
+        write_atomically(path, data)
     return tarfile.open(fileobj=io.BytesIO(data))
 
 
@@ -111,8 +117,8 @@ def vendor(html, cache):
             if member.isfile() and any(name == w or name.startswith(w + "/") for w in wanted):
                 dest = os.path.join(target, f"{package}-{version}", name)
                 os.makedirs(os.path.dirname(dest), exist_ok=True)
-                with archive.extractfile(member) as src, open(dest, "wb") as out:
-                    shutil.copyfileobj(src, out)
+                with archive.extractfile(member) as src:
+                    replace_atomically(dest, write_bytes(src.read()))
     rewritten = 0
     for page in sorted(f for f in os.listdir(html) if f.endswith(".html")):
         path = os.path.join(html, page)
@@ -128,33 +134,119 @@ def vendor(html, cache):
                                  f'{m.group(1)}{"href" if m.group(1).lstrip().startswith("<link") else "src"}="{local}"{m.group(2)}'),
                 text)
             rewritten += count
-        write_atomically(path, text, overwrite=True)
+        write_atomically(path, text, force=True)
     return rewritten
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(prog="python -m tools.site", description=__doc__.split("\n\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    publish = sub.add_parser("publish", help="asv publish, optionally self-contained")
+    p = parser("tools.site", __doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    publish = sub.add_parser("publish", help="asv publish into a fresh folder, swapped in when complete")
     publish.add_argument("--config", default="asv.conf.json")
     publish.add_argument("--offline", action="store_true", help="vendor the CDN libraries into the site")
-    publish.add_argument("--cache", default=None, help=f"npm tarball cache (default: ${CACHE_ENV} or ~/.cache/...)")
+    publish.add_argument("--force", action="store_true",
+                         help="replace the site folder even if it holds files an earlier publish did not make")
+    publish.add_argument("--cache", default=None, help="npm tarball cache (default: $BENCH_SITE_CACHE or ~/.cache/...)")
     vend = sub.add_parser("vendor", help="vendor the CDN libraries into a published site")
     vend.add_argument("html", help="the published site's folder (asv.conf.json's html_dir)")
     vend.add_argument("--cache", default=None)
     get = sub.add_parser("fetch", help="only fill the npm tarball cache")
     get.add_argument("--cache", default=None)
-    return parser.parse_args(argv)
+    for command in (publish, vend, get):
+        command.error = p.error
+    return p.parse_args(argv)
 
 
-def html_dir(config):
-    from asv import util as asv_util
+def files_under(folder):
+    return sorted(os.path.relpath(os.path.join(d, f), folder) for d, _, fs in os.walk(folder) for f in fs)
 
+
+def check_site_folder(html, force):
+    """The site folder may be replaced: absent, or holding only what an earlier publish made."""
+    if os.path.islink(html):
+        raise ToolError(f"{html} is a symbolic link; point html_dir at a real folder (publish replaces it)")
+    if not os.path.lexists(html):
+        return
+    if not os.path.isdir(html):
+        raise ToolError(f"{html} is not a folder; move it away, publish writes the site there")
     try:
-        conf = asv_util.load_json(config, js_comments=True)
-    except (OSError, asv_util.UserError, ValueError) as exc:
-        raise ToolError(f"cannot read asv config {config}: {exc}".splitlines()[0]) from None
-    return os.path.join(os.path.dirname(os.path.abspath(config)), conf.get("html_dir", "html"))
+        with open(os.path.join(html, MANIFEST)) as f:
+            made = set(json.load(f))
+    except (OSError, ValueError, TypeError):
+        made = set()
+    foreign = [f for f in files_under(html) if f not in made and f != MANIFEST]
+    if foreign and not force:
+        raise ToolError(f"{html} holds {len(foreign)} file(s) tools.site did not make (e.g. {foreign[0]}); "
+                        "move them away or pass --force to replace the folder anyway")
+
+
+def results_view(conf, scratch):
+    """A results folder asv can publish: the real one, or (when it lacks benchmarks.json, as a
+    fresh clone does) a view of its machine folders with a benchmarks.json from discovery."""
+    results = conf["results_dir"]
+    for machine in machines(results):
+        load_all(results, machine)  # every results file validated before anything is written
+    if os.path.isfile(os.path.join(results, "benchmarks.json")):
+        return results
+    view = os.path.join(scratch, "results")
+    os.makedirs(view)
+    for machine in machines(results):
+        os.symlink(os.path.join(results, machine), os.path.join(view, machine))
+    return view
+
+
+def derived_config(config, scratch, **changes):
+    conf = asv_util.load_json(config, js_comments=True)
+    root = os.path.dirname(os.path.abspath(config))
+    for key in ("benchmark_dir", "env_dir"):
+        conf[key] = os.path.join(root, conf.get(key, key.split("_")[0]))
+    conf["repo"] = conf["repo"] if re.match(r"^[a-z]+://", conf["repo"]) else os.path.join(root, conf["repo"])
+    conf.update(changes)
+    path = os.path.join(scratch, "asv.conf.json")
+    with open(path, "w") as f:
+        json.dump(conf, f)
+    return path
+
+
+def discover_benchmarks(config, root, scratch):
+    """benchmarks.json of the benchmarks here, from asv's discovery (asv wants a machine file
+    for that: a throwaway one, under a scratch HOME)."""
+    env = dict(os.environ, HOME=scratch)
+    for command in (["machine", "--yes", "--machine", "discovery"],
+                    ["run", "--python=same", "--bench", "just-discover", "--machine", "discovery"]):
+        status = run_asv(*command, config=config, cwd=root, env=env, capture_output=True)
+        if status != 0:
+            raise ToolError(f"asv could not list the benchmarks (asv {command[0]} exited with status {status})")
+
+
+def publish(config, force, offline, cache):
+    """asv publish into a fresh folder beside html_dir, checked, then swapped in."""
+    conf = read_config(config)
+    html = conf["html_dir"]
+    check_site_folder(html, force)
+    if offline:
+        fetch(cache)  # fail before publishing, not after
+    parent = os.path.dirname(html)
+    os.makedirs(parent, exist_ok=True)
+    scratch = tempfile.mkdtemp(dir=parent, prefix=".site-")
+    try:
+        results = results_view(conf, scratch)
+        fresh = os.path.join(scratch, "html")
+        derived = derived_config(config, scratch, results_dir=results, html_dir=fresh)
+        root = os.path.dirname(os.path.abspath(config))
+        if results != conf["results_dir"]:
+            discover_benchmarks(derived, root, scratch)
+        status = run_asv("publish", config=derived, cwd=root)
+        if status != 0 or not os.path.isfile(os.path.join(fresh, "index.html")):
+            raise ToolError(f"asv publish exited with status {status} (its messages are above); {html} is unchanged")
+        count = vendor(fresh, cache) if offline else 0
+        replace_atomically(os.path.join(fresh, MANIFEST), write_bytes(json.dumps(files_under(fresh)).encode()))
+        if os.path.lexists(html):
+            os.rename(html, os.path.join(scratch, "previous"))
+        os.rename(fresh, html)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return count
 
 
 @main_guard
@@ -166,18 +258,11 @@ def main(argv=None):
         print(f"{len(packages())} packages in {cache}")
         return 0
     if args.command == "publish":
-        html = html_dir(args.config)
-        if args.offline:
-            fetch(cache)  # fail before publishing, not after
-        proc = subprocess.run([sys.executable, "-m", "asv", "publish", "--config", os.path.abspath(args.config)],
-                              cwd=os.path.dirname(os.path.abspath(args.config)))
-        if proc.returncode != 0:
-            raise ToolError(f"asv publish exited with status {proc.returncode} (its messages are above)")
-        if not args.offline:
-            return 0
+        html = read_config(args.config)["html_dir"]
+        count = publish(args.config, args.force, args.offline, cache)
     else:
         html = args.html
-    count = vendor(html, cache)
+        count = vendor(html, cache)
     files = sum(len(f) for _, _, f in os.walk(html))
     size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(html) for f in fs)
     print(f"{html}: {count} library references now local; {files} files, {size / 1e6:.1f} MB")

@@ -15,7 +15,6 @@ CUDA). A speedup column "a/b" is (t_b - t_a) / t_a: "+x%" means a is faster, as 
 reference. "nan" marks a backend that has no figure for that case, "err" a case that failed.
 """
 
-import argparse
 import math
 import os
 import sys
@@ -24,15 +23,16 @@ import numpy as np
 import pandas as pd
 from tabulate import tabulate
 
-from .errors import ToolError, main_guard, write_atomically
-from .results import MEASURES, PEAK_CLASS, SETTINGS_CLASS, frame, not_run, results_dir_from_config, select
+from benchmarks.harness import catalog, vocabulary
+from benchmarks.harness.vocabulary import PEAK_CLASS, SETTINGS_CLASS
 
-BACKEND_ORDER = [
-    "mlx_gpu", "mlx_gpu_compile", "mlx_cpu", "mlx_cpu_compile", "mps",
-    "cpu", "cpu_compile", "cuda", "cuda_compile",
-]
-GPU_BACKENDS = {"mlx_gpu", "mlx_gpu_compile", "mps", "cuda", "cuda_compile"}
-DTYPES = ("float32", "float16", "bfloat16")
+from .cli import (ToolError, add_results_options, check_outputs, comma_list, finite, machine_name, main_guard,
+                  names_of, parser, results_dir, write_atomically)
+from .results import MEASURES, frame, not_run, select
+
+# Table columns: the vocabulary's order, each compiled backend right after its eager one.
+BACKEND_ORDER = [c.name for b in vocabulary.BACKENDS if not b.compiled for c in vocabulary.BACKENDS
+                 if (c.framework, c.device) == (b.framework, b.device) and (c is b or c.compiled)]
 # (first, second): "+x%" means first is faster. The reference's four, then the pairs the
 # suite adds: MLX against torch on the same GPU, and each compiled backend against eager.
 SPEEDUP_PAIRS = [
@@ -65,14 +65,15 @@ def format_ms(x):
 
 
 def filter_ops(df, ops):
+    """The rows of `ops` (any letter case) and the machine facts, which are not ops."""
     if not ops:
         return df
-    recorded = [PEAK_CLASS, SETTINGS_CLASS]  # machine facts, not ops: always kept
-    known = set(df["op"]) - set(recorded)
-    unknown = [op for op in ops if op not in known]
+    recorded = [PEAK_CLASS, SETTINGS_CLASS]
+    known = {op.lower(): op for op in set(df["op"]) - set(recorded)}
+    unknown = [op for op in ops if op.lower() not in known]
     if unknown:
-        raise ToolError(f"unknown op(s) {', '.join(unknown)}; these results have: {', '.join(sorted(known))}")
-    return df[df["op"].isin(ops + recorded)]
+        raise ToolError(f"unknown op(s) {', '.join(unknown)}; these results have: {', '.join(sorted(known.values()))}")
+    return df[df["op"].isin([known[op.lower()] for op in ops] + recorded)]
 
 
 def measured(df, measure="latency", dtype="float32"):
@@ -171,7 +172,7 @@ class Peaks:
 
     @staticmethod
     def group(backend):
-        return "gpu" if backend in GPU_BACKENDS else "cpu"
+        return "gpu" if vocabulary.BACKEND[backend].gpu else "cpu"
 
     def _best(self, method, backend, same_precision=False):
         found = [v for (m, b), v in self.values.items()
@@ -193,27 +194,19 @@ class Peaks:
             members = [b for b in backends if self.group(b) == group]
             fp32 = {("TF32" if self.tf32.get(b) == 1 else "full FP32"): self.rate(b, "float32") for b in members}
             rates = ", ".join([f"float32 {v / 1e12:.1f} ({mode})" for mode, v in sorted(fp32.items())]
-                              + [f"{d} {self.rate(members[0], d) / 1e12:.1f}" for d in DTYPES[1:]])
+                              + [f"{d} {self.rate(members[0], d) / 1e12:.1f}" for d in vocabulary.REDUCED_DTYPES])
             lines.append(f"{group}: copy {self.bandwidth(members[0]) / 1e9:.0f} GB/s; matmul TFLOP/s {rates}")
         return lines
 
 
-def cost_model():
-    """The suite's own cost model (benchmarks/common.py): bytes and FLOPs from a case label."""
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    if root not in sys.path:
-        sys.path.insert(0, root)
-    from benchmarks import common
-
-    def cost(op, label, dtype):
-        try:
-            cls = common.op_named(op)
-        except KeyError:
-            return math.nan, math.nan
-        shapes, static = common.Case.parse(label)
-        return cls.bytes_moved(shapes, dtype, **static), cls.matrix_flops(shapes, **static)
-
-    return cost
+def case_cost(op, label, dtype, version):
+    """(bytes, FLOPs) of a case by the cost model of the benchmark version that measured it;
+    nan when that version is not today's (or the op is gone): no roofline then."""
+    try:
+        cost = catalog.cost(op, label, dtype, version=version)
+    except (KeyError, ValueError):
+        cost = None
+    return (cost["bytes"], cost["flops"]) if cost else (math.nan, math.nan)
 
 
 def roofline(df, measure="device", dtype="float32", backends=None):
@@ -223,14 +216,14 @@ def roofline(df, measure="device", dtype="float32", backends=None):
     rows = rows[rows["status"] == "ok"]
     if backends:
         rows = rows[rows["backend"].isin(backends)]
-    peaks, cost = Peaks(df), cost_model()
+    peaks = Peaks(df)
     out = []
     for r in rows.itertuples():
-        nbytes, flops = cost(r.op, r.case, dtype)
+        nbytes, flops = case_cost(r.op, r.case, dtype, r.version)
         seconds = r.value
         memory_time = nbytes / peaks.bandwidth(r.backend)
         compute_time = flops / peaks.rate(r.backend, dtype) if flops else 0.0
-        bound = "compute" if compute_time > memory_time else "memory"
+        bound = "-" if math.isnan(nbytes) else "compute" if compute_time > memory_time else "memory"
         out.append({"row": r.row, "backend": r.backend, "ms": seconds * 1e3, "MB": nbytes / 1e6,
                     "GFLOP": flops / 1e9 if flops else math.nan, "GB/s": nbytes / seconds / 1e9,
                     "TFLOP/s": flops / seconds / 1e12 if flops else math.nan, "bound": bound,
@@ -281,32 +274,27 @@ def short_labels(names):
 
 # --- the command ------------------------------------------------------------------------
 
-def split(value):
-    return [v.strip() for v in value.split(",") if v.strip()] if value else []
-
-
 def parse_args(argv):
-    parser = argparse.ArgumentParser(prog="python -m tools.tables", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--config", default="asv.conf.json", help="asv config naming the results folder")
-    parser.add_argument("--results", help="results folder (default: the config's results_dir)")
-    parser.add_argument("--machine", help="asv machine name (default: the one with the latest run)")
-    parser.add_argument("--commit", help="commit hash or prefix (default: latest run)")
-    parser.add_argument("--env", help="asv environment name (default: latest run)")
-    parser.add_argument("--measure", choices=list(MEASURES),
-                        help="latency: one call and its barrier (the default); device: device time per call "
-                             "of a batch (the default of --roofline)")
-    parser.add_argument("--dtype", choices=DTYPES, default="float32", help="dtype of the cases shown (default float32)")
-    parser.add_argument("--ops", help="comma-separated ops to show (default: all)")
-    parser.add_argument("--backends", help="comma-separated backends to show (default: every one that ran)")
-    parser.add_argument("--roofline", action="store_true",
-                        help="bytes, FLOPs, GB/s, TFLOP/s and %% of the measured peak per case (device time unless --measure latency)")
-    parser.add_argument("--machines", help="comma-separated machines side by side (latest results of each); needs --backend")
-    parser.add_argument("--envs", help="comma-separated asv environments side by side (e.g. two releases); needs --backend")
-    parser.add_argument("--backend", help="the backend shown by --machines / --envs")
-    parser.add_argument("--markdown", metavar="FILE", help="write the Markdown tables to FILE instead of stdout")
-    parser.add_argument("--csv", metavar="DIR", help="also write the tables as CSV files into DIR")
-    parser.add_argument("--force", action="store_true", help="overwrite existing output files")
-    args = parser.parse_args(argv)
+    p = parser("tools.tables", __doc__)
+    add_results_options(p)
+    p.add_argument("--measure", choices=list(MEASURES),
+                   help="latency: one call and its barrier (the default); device: device time per call "
+                        "of a batch (the default of --roofline)")
+    p.add_argument("--dtype", choices=vocabulary.DTYPES, default="float32", help="dtype of the cases shown (default float32)")
+    p.add_argument("--ops", type=comma_list, help="comma-separated ops to show, any letter case (default: all)")
+    p.add_argument("--backends", type=names_of("backend(s)", vocabulary.BACKEND_NAMES),
+                   help="comma-separated backends to show (default: every one that ran)")
+    p.add_argument("--roofline", action="store_true",
+                   help="bytes, FLOPs, GB/s, TFLOP/s and %% of the measured peak per case (device time unless --measure latency)")
+    p.add_argument("--machines", type=names_of_machines,
+                   help="comma-separated machines side by side (latest results of each); needs --backend")
+    p.add_argument("--envs", type=distinct_list("environment"),
+                   help="comma-separated asv environments side by side (e.g. two releases); needs --backend")
+    p.add_argument("--backend", choices=vocabulary.BACKEND_NAMES, help="the backend shown by --machines / --envs")
+    p.add_argument("--markdown", metavar="FILE", help="write the Markdown tables to FILE instead of stdout")
+    p.add_argument("--csv", metavar="DIR", help="also write the tables as CSV files into DIR")
+    p.add_argument("--force", action="store_true", help="overwrite existing output files")
+    args = p.parse_args(argv)
     args.measure = args.measure or ("device" if args.roofline else "latency")
     if args.force and not (args.markdown or args.csv):
         raise ToolError("--force only applies to --markdown or --csv output; add one of them or drop --force")
@@ -322,10 +310,27 @@ def parse_args(argv):
         raise ToolError("--envs already names the environments; drop --env")
     if args.roofline and (args.machines or args.envs):
         raise ToolError("--roofline shows one result set; drop --machines / --envs")
+    if args.csv and not os.path.isdir(args.csv):
+        raise ToolError(f"--csv {args.csv} is not a folder; create it first")
     if args.markdown and args.csv and os.path.dirname(os.path.abspath(args.markdown)) == os.path.abspath(args.csv) \
             and os.path.basename(args.markdown).endswith(".csv"):
         raise ToolError(f"--markdown {args.markdown} would sit among the CSV files --csv {args.csv} writes; choose another name")
     return args
+
+
+def distinct_list(what):
+    def parse(text):
+        names = comma_list(text)
+        if len(names) < 2:
+            raise ToolError(f"name at least two {what}s, separated by commas")
+        if len(set(names)) < len(names):
+            raise ToolError(f"{text!r} names an {what} twice; name each once")
+        return names
+    return parse
+
+
+def names_of_machines(text):
+    return [machine_name(m) for m in distinct_list("machine")(text)]
 
 
 class Report:
@@ -370,11 +375,18 @@ class Tables(Report):
         return lines
 
 
+def reference(selection, df, measure="latency", dtype="float32"):
+    """The reference layout of one result set's frame: detailed and average tables."""
+    times, ops, failed = times_ms(df, measure, dtype)
+    if times.empty:
+        raise ToolError(f"{selection.path} has no {measure} timings in {dtype}: every backend was skipped")
+    return Tables(selection, df, detailed(times), average(times, ops), failed, not_run(selection), measure, dtype)
+
+
 def load(args, machine=None, env=None):
-    results_dir = args.results or results_dir_from_config(args.config)
-    selection = select(results_dir, machine if machine is not None else args.machine, args.commit,
+    selection = select(results_dir(args), machine if machine is not None else args.machine, args.commit,
                        env if env is not None else args.env)
-    return selection, filter_ops(frame(selection), split(args.ops))
+    return selection, filter_ops(frame(selection), args.ops)
 
 
 def check_backends(df, wanted):
@@ -388,17 +400,13 @@ def build(args):
     if args.machines or args.envs:
         return build_side_by_side(args)
     selection, df = load(args)
-    wanted = split(args.backends)
+    wanted = args.backends or []
     check_backends(df, wanted)
     if args.roofline:  # the peaks of every backend of a device set its ceilings
         return build_roofline(args, selection, df, wanted)
     if wanted:
         df = df[df["backend"].isin(wanted)]
-    times, ops, failed = times_ms(df, args.measure, args.dtype)
-    if times.empty:
-        raise ToolError(f"{selection.path} has no {args.measure} timings in {args.dtype}: every backend was skipped")
-    return Tables(selection, df, detailed(times), average(times, ops), failed, not_run(selection),
-                  args.measure, args.dtype)
+    return reference(selection, df, args.measure, args.dtype)
 
 
 def build_roofline(args, selection, df, wanted):
@@ -422,22 +430,23 @@ def build_roofline(args, selection, df, wanted):
 
 
 def build_side_by_side(args):
-    results_dir = args.results or results_dir_from_config(args.config)
-    if args.machines:
-        names = split(args.machines)
-        loaded = [load(args, machine=m) for m in names]
-    else:
-        names = split(args.envs)
-        loaded = [load(args, env=e) for e in names]
-    if len(names) < 2:
-        raise ToolError("name at least two, separated by commas")
-    labels = names if args.machines else short_labels(names)
-    for _, df in loaded:
-        check_backends(df, [args.backend])
-    table = side_by_side([df for _, df in loaded], labels, args.backend, args.measure, args.dtype)
     kind = "machine" if args.machines else "environment"
-    lines = [f"{args.backend}, {args.measure} (ms per call), {args.dtype}: one column per {kind} "
-             f"(results in {results_dir})"]
+    return side_by_side_report(results_dir(args), kind, args.machines or args.envs, args.backend, args.measure,
+                               args.dtype, machine=args.machine, commit=args.commit, ops=args.ops)
+
+
+def side_by_side_report(folder, kind, names, backend, measure="latency", dtype="float32",
+                        machine=None, commit=None, ops=None):
+    """One backend's figures with a column per machine or per environment (`kind`)."""
+    loaded = []
+    for name in names:
+        selection = select(folder, name if kind == "machine" else machine, commit, name if kind != "machine" else None)
+        loaded.append((selection, filter_ops(frame(selection), ops)))
+    labels = names if kind == "machine" else short_labels(names)
+    for _, df in loaded:
+        check_backends(df, [backend])
+    table = side_by_side([df for _, df in loaded], labels, backend, measure, dtype)
+    lines = [f"{backend}, {measure} (ms per call), {dtype}: one column per {kind} (results in {folder})"]
     lines += [f"- {label}: machine {s.machine}, commit {s.commit[:8]}, environment {s.env}"
               for label, (s, _) in zip(labels, loaded)]
     lines += ["", to_markdown(table)]
@@ -455,13 +464,9 @@ def main(argv=None):
                     for name, table in result.csv.items()]
     if args.markdown:
         outputs.append((args.markdown, text))
-    for path, _ in outputs:  # check every target before writing any
-        if os.path.exists(path) and not args.force:
-            raise ToolError(f"{path} exists; pass --force to overwrite it")
-        if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
-            raise ToolError(f"folder {os.path.dirname(os.path.abspath(path))} does not exist; create it first")
+    check_outputs([path for path, _ in outputs], args.force)  # every target before writing any
     for path, content in outputs:
-        write_atomically(path, content, overwrite=args.force)
+        write_atomically(path, content, force=args.force)
     if not args.markdown:
         sys.stdout.write(text)
     return 0
