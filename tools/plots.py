@@ -24,7 +24,7 @@ try:  # optional (the `plots` extra): the tool says how to install it
     from matplotlib import colormaps, rc_context
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-    from matplotlib.ticker import FuncFormatter, NullFormatter
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 except ImportError:
     Figure = None
 
@@ -177,6 +177,7 @@ def speedup(df, pairs, measure="latency", dtype="float32", title=""):
         ax.scatter(ratios.to_numpy(), case_y.to_numpy(), s=9, color="black", zorder=3, label="case")
         ax.axvline(1, color="grey", linewidth=0.8)
         ax.set_xscale("log")
+        ax.xaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))  # ratios rarely span decades
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}x"))
         ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_yticks(y, names, fontsize=8)
@@ -192,8 +193,9 @@ def roofline(df, measure="device", dtype="float32", backends=None, title=""):
     that bounds it in the tables' roofline: TFLOP/s against the measured matmul rate for
     compute-bound cases, GB/s against the measured copy bandwidth for the others."""
     table, peaks = roofline_table(df, measure, dtype, backends)
+    table = table[table["bound"].isin(["compute", "memory"])] if not table.empty else table
     if table.empty:
-        raise ToolError(f"no {measure} timings in {dtype} to place on the roofline")
+        raise ToolError(f"no {measure} timings in {dtype} with a known cost to place on the roofline")
     table["op"] = table["row"].str.split(" / ").str[0]
     shown = [b for b in BACKEND_NAMES if b in set(table["backend"])]
     kinds = [("compute", "TFLOP/s", lambda b: peaks.rate(b, dtype) / 1e12, "matmul"),
