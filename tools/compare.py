@@ -1,127 +1,318 @@
-"""Compare two result sets case by case and fail on significant slowdowns (a CI gate).
+"""The regression gate: compare two result sets case by case, confirm the suspects by
+measuring them again, and fail on confirmed slowdowns.
 
-    python -m tools.compare BASE HEAD                    # two commits, same machine
-    python -m tools.compare abc123 abc123 --base-env E1 --head-env E2   # two environments
-    python -m tools.compare v1 v2 --machine h100 --factor 1.10
+    python -m tools.compare BASE HEAD                       # commits: hashes, tags, HEAD~1, branches
+    python -m tools.compare HEAD~1 HEAD --confirm 4         # re-measure suspects, base/head alternating
+    python -m tools.compare v1 v2 --machine h100 --json gate.json
+    python -m tools.compare C C --base-env E1 --head-env E2  # two environments of one commit
 
-A case counts as slower when head's time exceeds base's by more than `--factor` AND asv's
-own statistics (asv._stats.is_different: Mann-Whitney on the samples, or the 99% confidence
-intervals when samples were not recorded: what `asv compare` uses) say the two differ, so
-noise is not called a regression. Exit status: 0 no regression, 1 regression(s), 2 bad input.
+The gated measure is the device time (`time_device`); latency is reported beside it. A
+case is a suspect when its head/base ratio is beyond --threshold; with --confirm R the
+suspects are measured again in R rounds of fresh processes, base then head, in this
+checkout and interpreter (--base-var / --head-var set what differs between the two, e.g.
+a planted slowdown), and a suspect is a regression only when the head's processes are
+slower than the base's as a one-sided Mann-Whitney test over processes says at --alpha
+(tools/gate.py). Without --confirm every slower suspect fails the gate.
+
+A case whose benchmark version differs between the two (its op's declaration or the
+harness's meaning of the measure changed) is "benchmark changed, not comparable", never a
+regression. A case that had a figure in base and failed in head is newly failing.
+
+Exit status: 0 no regression, 1 regression(s) or newly failing case(s), 2 bad input.
 """
 
-import argparse
-import itertools
-import math
+import json
+import os
+import re
+import shutil
+import subprocess
 import sys
+import tempfile
 
-from asv import _stats  # asv's own significance test (the one `asv compare` uses)
+import numpy as np
+import pandas as pd
 from tabulate import tabulate
 
-from .errors import ToolError, main_guard
-from .results import _param_values, describe, results_dir_from_config, select
+from benchmarks.harness import catalog, vocabulary
+
+from . import gate
+from .cli import (ToolError, add_results_options, check_outputs, finite, main_guard, parser, read_config, results_dir, run_asv,
+                  write_atomically)
+from .results import frame, load_file, select
+
+KEYS = ["op", "case", "backend", "dtype"]
+GATED = vocabulary.MEASURE[vocabulary.GATED_MEASURE].method
+LATENCY = vocabulary.MEASURE["latency"].method
 
 
-def cases(result):
-    """{(benchmark, params): (value, stats, samples)} for every timed case with a figure.
+def resolve(ref, config):
+    """The commit hash a git ref names in the config's repository (asv's own lookup), or
+    the ref itself, taken as a hash prefix of recorded results."""
+    from asv.config import Config
+    from asv.repo import get_repo
+    from asv import util as asv_util
 
-    Only timings: the tracked values (peaks in GB/s, precision flags) are not times, and
-    for them larger is not slower."""
-    out = {}
-    for key in result.get_all_result_keys():
-        if not key.split(".")[-1].startswith("time_"):
-            continue
-        params = result.get_result_params(key) or []
-        values = result.get_result_value(key, params)
-        stats = result.get_result_stats(key, params)
-        samples = result.get_result_samples(key, params)
-        if not isinstance(values, list):
-            values, stats, samples = [values], [stats], [samples]
-        stats = stats or [None] * len(values)
-        samples = samples or [None] * len(values)
-        for combo, value, stat, sample in zip(itertools.product(*_param_values(params)), values, stats, samples):
-            if isinstance(value, (int, float)) and not math.isnan(value) and value > 0:
-                out[(key, combo)] = (value, stat, sample)
-    return out
+    try:
+        return get_repo(Config.load(config)).get_hash_from_name(ref)
+    except (asv_util.UserError, OSError, subprocess.CalledProcessError, ValueError, AttributeError):
+        return ref
 
 
-def label(key, combo):
-    parts = key.split(".")
-    if len(parts) >= 3:
-        return describe(parts[-2], parts[-1], combo)
-    return f"{key}{'(' + ', '.join(map(str, combo)) + ')' if combo else ''}"
-
-
-def significant(base, head):
-    _, base_stats, base_samples = base
-    _, head_stats, head_samples = head
-    if not base_stats or not head_stats or base_stats.get("repeat") == 1 or head_stats.get("repeat") == 1:
-        return True  # one sample: nothing to test, the factor alone decides (as asv compare does)
-    return _stats.is_different(base_samples, head_samples, base_stats, head_stats)
-
-
-def compare(base_result, head_result, factor):
-    base, head = cases(base_result), cases(head_result)
-    rows = []
-    for key in sorted(base.keys() & head.keys(), key=lambda k: label(*k)):
-        b, h = base[key], head[key]
-        ratio = h[0] / b[0]
-        if ratio > factor and significant(b, h):
-            verdict = "slower"
-        elif ratio < 1 / factor and significant(b, h):
-            verdict = "faster"
-        elif abs(math.log(ratio)) > math.log(factor):
-            verdict = "noise"  # beyond the factor, but asv's statistics cannot tell them apart
-        else:
-            verdict = "same"
-        rows.append({"case": label(*key), "base_ms": b[0] * 1e3, "head_ms": h[0] * 1e3,
-                     "ratio": ratio, "verdict": verdict})
-    return rows, len(base.keys() - head.keys()), len(head.keys() - base.keys())
+def assignment(text):
+    key, sep, value = text.partition("=")
+    if not sep or not re.fullmatch(r"BENCH_[A-Z0-9_]+", key):
+        raise ToolError(f"--base-var/--head-var {text!r}: give BENCH_NAME=VALUE")
+    errors = vocabulary.setting_errors({key: value})
+    if errors:
+        raise ToolError(errors[0])
+    return key, value
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(prog="python -m tools.compare", description=__doc__.split("\n\n")[0])
-    parser.add_argument("base", help="commit hash or prefix of the baseline results")
-    parser.add_argument("head", help="commit hash or prefix of the results to check")
-    parser.add_argument("--config", default="asv.conf.json")
-    parser.add_argument("--results", help="results folder (default: the config's results_dir)")
-    parser.add_argument("--machine", help="asv machine (default: the one with the latest run)")
-    parser.add_argument("--base-machine", help="machine of the baseline, when it differs")
-    parser.add_argument("--base-env", help="asv environment of the baseline")
-    parser.add_argument("--head-env", help="asv environment of the results to check")
-    parser.add_argument("--factor", type=float, default=1.10, help="slowdown ratio that fails the gate (default 1.10)")
-    parser.add_argument("--all", action="store_true", help="list every case, not only the changed ones")
-    args = parser.parse_args(argv)
-    if not args.factor > 1:
-        raise ToolError(f"--factor {args.factor}: must be greater than 1 (1.10 = 10 % slower)")
+    p = parser("tools.compare", __doc__)
+    p.add_argument("base", help="baseline: commit hash, prefix, tag, branch or HEAD~N")
+    p.add_argument("head", help="results to check, named the same way")
+    add_results_options(p, commit=False)
+    p.add_argument("--base-machine", help="machine of the baseline, when it differs")
+    p.add_argument("--base-env", help="asv environment of the baseline")
+    p.add_argument("--head-env", help="asv environment of the results to check")
+    p.add_argument("--threshold", type=finite(1.0), default=gate.DEFAULT_THRESHOLD,
+                   help=f"smallest ratio worth reporting (default {gate.DEFAULT_THRESHOLD}: 5 %% slower)")
+    p.add_argument("--alpha", type=finite(0.0), default=gate.DEFAULT_ALPHA,
+                   help=f"level of the rank test over processes (default {gate.DEFAULT_ALPHA})")
+    p.add_argument("--confirm", type=int, default=0, metavar="ROUNDS",
+                   help=f"re-measure suspects in up to ROUNDS rounds of fresh processes, base and head alternating "
+                        f"(e.g. {gate.DEFAULT_ROUNDS}; at least {gate.FIRST_ROUNDS + 1}; 0: screen only)")
+    p.add_argument("--base-var", action="append", default=[], type=assignment, metavar="BENCH_X=V",
+                   help="a setting of the base's confirm processes (repeatable)")
+    p.add_argument("--head-var", action="append", default=[], type=assignment, metavar="BENCH_X=V",
+                   help="a setting of the head's confirm processes (repeatable)")
+    p.add_argument("--json", help="also write the report as JSON (for CI bots)")
+    p.add_argument("--force", action="store_true", help="overwrite the --json file")
+    p.add_argument("--all", action="store_true", help="list every case, not only the changed ones")
+    args = p.parse_args(argv)
+    if args.alpha >= 1:
+        raise ToolError(f"--alpha {args.alpha}: must be between 0 and 1")
+    if args.confirm and not gate.FIRST_ROUNDS < args.confirm <= 20:
+        raise ToolError(f"--confirm {args.confirm}: give 0 (screen only) or {gate.FIRST_ROUNDS + 1} to 20 rounds")
     return args
+
+
+def figures(df, method):
+    """{case key: (value, version)} of one measure's cases with a figure."""
+    rows = df[(df["method"] == method) & (df["status"] == "ok") & (df["value"] > 0)]
+    return {tuple(r[k] for k in KEYS): (r["value"], r["version"]) for _, r in rows.iterrows()}
+
+
+def failed(df, method):
+    rows = df[(df["method"] == method) & (df["status"] == "failed")]
+    return {tuple(r[k] for k in KEYS) for _, r in rows.iterrows()}
+
+
+def screen(base_df, head_df, threshold):
+    """Every comparable case of the gated measure with its one-process decision, plus the
+    cases not comparable (benchmark changed) and those newly failing."""
+    base, head = figures(base_df, GATED), figures(head_df, GATED)
+    base_latency, head_latency = figures(base_df, LATENCY), figures(head_df, LATENCY)
+    rows, changed = [], []
+    for key in sorted(base.keys() & head.keys()):
+        (b, b_version), (h, h_version) = base[key], head[key]
+        if b_version != h_version:
+            changed.append(key)
+            continue
+        latency = (head_latency[key][0] / base_latency[key][0]
+                   if key in base_latency and key in head_latency else np.nan)
+        rows.append({"key": key, "base": [b], "head": [h], "latency_ratio": latency,
+                     "decision": gate.decide([b], [h], threshold)})
+    newly_failing = sorted(failed(head_df, GATED) & base.keys())
+    return rows, changed, newly_failing, len(base.keys() - head.keys()), len(head.keys() - base.keys())
+
+
+def label_profile(op, label):
+    return "small" if label in op.labels("small") and label not in op.labels("reference") else "reference"
+
+
+def bench_regex(keys):
+    """An asv --bench regex selecting exactly these cases of the gated measure."""
+    names = []
+    for op_name, label, backend, dtype in keys:
+        op = catalog.find_op(op_name)
+        params = [label, backend] + ([dtype] if len(op.params) == 3 else [])
+        module = op.__module__.split(".")[-1]
+        names.append(re.escape(f"{module}.{op_name}.{GATED}(" + ", ".join(repr(p) for p in params) + ")"))
+    return "^(?:" + "|".join(names) + ")$"
+
+
+def remeasure(keys, machine, config, settings, workdir, tag):
+    """One fresh process per case (asv, this checkout, this interpreter) under `settings`:
+    {case key: seconds}."""
+    conf = read_config(config)
+    conf.update(results_dir=os.path.join(workdir, tag), html_dir=os.path.join(workdir, "html"),
+                repo=os.path.dirname(os.path.abspath(config)),
+                benchmark_dir=os.path.join(os.path.dirname(os.path.abspath(config)), conf.get("benchmark_dir", "benchmarks")))
+    temp_config = os.path.join(os.path.dirname(os.path.abspath(config)), f".asv-confirm-{os.getpid()}.json")
+    with open(temp_config, "w") as f:
+        json.dump(conf, f)
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=os.path.dirname(os.path.abspath(config)),
+                            capture_output=True, text=True).stdout.strip()
+    out = {}
+    try:
+        by_profile = {}
+        for key in keys:
+            by_profile.setdefault(label_profile(catalog.find_op(key[0]), key[1]), []).append(key)
+        for profile, chosen in by_profile.items():
+            env = dict(os.environ, BENCH_PROFILE=profile, **dict(settings))
+            status = run_asv("run", "--python=same", "--set-commit-hash", commit, "--machine", machine,
+                             "--bench", bench_regex(chosen), config=temp_config, env=env,
+                             stdout=subprocess.DEVNULL)
+            if status not in (0, 2):  # 2: a case failed; it then has no figure and stays unconfirmed
+                raise ToolError(f"asv run of the confirm pass exited with status {status}")
+            files = [os.path.join(root, name) for root, _, names in os.walk(os.path.join(workdir, tag))
+                     for name in names if name.endswith(".json") and name not in ("machine.json", "benchmarks.json")]
+            for path in files:
+                got = figures(frame(load_file(path)), GATED)
+                out.update({k: v[0] for k, v in got.items() if k in set(chosen)})
+    finally:
+        os.remove(temp_config)
+        shutil.rmtree(os.path.join(workdir, tag), ignore_errors=True)
+    return out
+
+
+def confirm(rows, args, machine):
+    """Re-measure the slower suspects in this checkout, base and head alternating, and put
+    the confirm pass's verdict on them (tools/gate.py)."""
+    suspects = {r["key"]: r for r in rows if r["decision"].verdict == "suspect" and r["decision"].ratio > 1}
+    if not suspects:
+        return
+    print(f"confirming {len(suspects)} suspect(s) in up to {args.confirm} round(s) of fresh processes, "
+          "base and head alternating", file=sys.stderr)
+    settings = {"base": args.base_var, "head": args.head_var}
+    with tempfile.TemporaryDirectory(prefix="gate-confirm-") as workdir:
+        rounds = iter(range(10**6))
+
+        def measure(side, keys):
+            return remeasure(keys, machine, args.config, settings[side], workdir, f"{side}-{next(rounds)}")
+
+        decided = gate.confirm(list(suspects), measure, args.confirm, args.threshold, args.alpha)
+    for key, (decision, base, head) in decided.items():
+        suspects[key].update(decision=decision, confirm_base=base, confirm_head=head)
+
+
+def case_name(key):
+    op, label, backend, dtype = key
+    return f"{op} / {label} on {backend}" + (f" {dtype}" if dtype != "float32" else "")
+
+
+def geomeans(rows):
+    """Per-op geometric mean of head/base over comparable cases, with the spread."""
+    df = pd.DataFrame([{"op": r["key"][0], "log": np.log(r["decision"].ratio)} for r in rows])
+    if df.empty:
+        return df
+    grouped = df.groupby("op")["log"]
+    return pd.DataFrame({"cases": grouped.size(), "geomean": np.exp(grouped.mean()),
+                         "min": np.exp(grouped.min()), "max": np.exp(grouped.max())}).reset_index()
+
+
+def report(rows, changed, newly_failing, args, base, head, confirmed):
+    regressions = sorted((r for r in rows if r["decision"].verdict in ("slower",)
+                          or (not confirmed and r["decision"].verdict == "suspect" and r["decision"].ratio > 1)),
+                         key=lambda r: -r["decision"].ratio)
+    counts = pd.Series([r["decision"].verdict for r in rows]).value_counts().to_dict()
+    failing = bool(regressions or newly_failing)
+    verdict = "REGRESSION" if failing else "no regression"
+    lines = [f"{verdict}: {len(regressions)} case(s) slower, {len(newly_failing)} newly failing; "
+             f"{len(rows)} compared on device time (" + ", ".join(f"{n} {v}" for v, n in sorted(counts.items()))
+             + f"), {len(changed)} benchmark changed, not comparable",
+             f"base: {base.machine} {base.commit[:8]} {base.env}", f"head: {head.machine} {head.commit[:8]} {head.env}",
+             "gate: " + (f"suspects beyond {args.threshold:.2f}x confirmed in {args.confirm} round(s) of fresh "
+                         f"processes (Mann-Whitney over processes, alpha {args.alpha})" if confirmed else
+                         f"screen only (one process a side): every case slower than {args.threshold:.2f}x fails")]
+
+    def table(selected, title):
+        if not selected:
+            return
+        lines.extend(["", title, tabulate(
+            [[case_name(r["key"]), f"{np.median(r.get('confirm_base') or r['base']) * 1e3:.4g}",
+              f"{np.median(r.get('confirm_head') or r['head']) * 1e3:.4g}",
+              f"{r['decision'].ratio:.3f}",
+              "" if np.isnan(r["decision"].low) else f"{r['decision'].low:.3f}-{r['decision'].high:.3f}",
+              "" if np.isnan(r["decision"].p) else f"{r['decision'].p:.3g}",
+              f"{len(r.get('confirm_base') or r['base'])}/{len(r.get('confirm_head') or r['head'])}",
+              "" if np.isnan(r["latency_ratio"]) else f"{r['latency_ratio']:.2f}", r["decision"].verdict]
+             for r in selected],
+            headers=["case", "base ms", "head ms", "head/base", f"{gate.CONFIDENCE:.0%} interval", "p",
+                     "processes", "latency head/base", "verdict"], tablefmt="pipe", disable_numparse=True)])
+
+    table(regressions, "Regressions (device time), largest first:")
+    others = [r for r in rows if r not in regressions and (args.all or r["decision"].verdict != "same")]
+    table(others, "Other cases" + ("" if args.all else " beyond the threshold") + ":")
+    means = geomeans(rows)
+    if not means.empty:
+        lines.extend(["", "Per op, geometric mean of head/base over its cases (device time):",
+                      tabulate(means.values.tolist(), headers=list(means.columns), tablefmt="pipe", floatfmt=".3f")])
+    if newly_failing:
+        lines.extend(["", "Newly failing (a figure in base, failed in head):"]
+                     + [f"- {case_name(k)}" for k in newly_failing])
+    if changed:
+        lines.extend(["", f"Benchmark changed, not comparable ({len(changed)}): "
+                      + ", ".join(sorted({k[0] for k in changed}))])
+    return "\n".join(lines), regressions, failing
+
+
+def as_json(rows, changed, newly_failing, regressions, failing, base, head, args):
+    def case(r):
+        d = r["decision"]
+        return {"op": r["key"][0], "case": r["key"][1], "backend": r["key"][2], "dtype": r["key"][3],
+                "base_seconds": r["base"], "head_seconds": r["head"],
+                "confirm_base_seconds": r.get("confirm_base", []), "confirm_head_seconds": r.get("confirm_head", []),
+                "ratio": d.ratio,
+                "interval": [d.low, d.high], "p": d.p, "verdict": d.verdict,
+                "latency_ratio": r["latency_ratio"]}
+    return json.dumps({
+        "verdict": "regression" if failing else "no regression",
+        "base": {"machine": base.machine, "commit": base.commit, "env": base.env},
+        "head": {"machine": head.machine, "commit": head.commit, "env": head.env},
+        "measure": vocabulary.GATED_MEASURE, "threshold": args.threshold, "alpha": args.alpha,
+        "confirm_rounds": args.confirm,
+        "regressions": [case(r) for r in regressions],
+        "cases": [case(r) for r in rows],
+        "newly_failing": [dict(zip(KEYS, k)) for k in newly_failing],
+        "not_comparable": [dict(zip(KEYS, k)) for k in changed],
+    }, indent=1, default=lambda x: None if isinstance(x, float) and np.isnan(x) else x).replace("NaN", "null")
 
 
 @main_guard
 def main(argv=None):
     args = parse_args(argv)
-    results_dir = args.results or results_dir_from_config(args.config)
-    head = select(results_dir, args.machine, args.head, args.head_env)
-    base = select(results_dir, args.base_machine or head.machine, args.base, args.base_env)
+    if args.json:
+        check_outputs([args.json], args.force)
+    folder = results_dir(args)
+    head = select(folder, args.machine, resolve(args.head, args.config), args.head_env)
+    base = select(folder, args.base_machine or head.machine, resolve(args.base, args.config), args.base_env)
     if base.path == head.path:
         raise ToolError(f"base and head are the same results file ({head.path}); name two commits or environments")
-    rows, only_base, only_head = compare(base.results, head.results, args.factor)
-    if not rows:
-        raise ToolError("the two result sets have no case with a figure in common")
-    shown = rows if args.all else [r for r in rows if r["verdict"] != "same"]
-    print(f"base: {base.machine} {base.commit[:8]} {base.env}\nhead: {head.machine} {head.commit[:8]} {head.env}")
-    if shown:
-        print(tabulate([[r["case"], f"{r['base_ms']:.4g}", f"{r['head_ms']:.4g}", f"{r['ratio']:.2f}", r["verdict"]]
-                        for r in shown], headers=["case", "base ms", "head ms", "head/base", "verdict"],
-                       tablefmt="pipe", disable_numparse=True))
-    slower = [r for r in rows if r["verdict"] == "slower"]
-    counts = {v: sum(r["verdict"] == v for r in rows) for v in ("slower", "faster", "noise", "same")}
-    print(f"{len(rows)} cases compared: " + ", ".join(f"{n} {v}" for v, n in counts.items())
-          + (f"; {only_base} only in base, {only_head} only in head" if only_base or only_head else ""))
-    if slower:
-        print(f"REGRESSION: {len(slower)} case(s) slower than {args.factor:.2f}x with significance", file=sys.stderr)
-        return 1
-    return 0
+    if args.confirm and args.base_machine and args.base_machine != head.machine:
+        raise ToolError("--confirm re-measures on this machine: base and head must be results of one machine")
+    base_df, head_df = frame(base), frame(head)
+    rows, changed, newly_failing, only_base, only_head = screen(base_df, head_df, args.threshold)
+    if not rows and not changed:
+        raise ToolError("the two result sets have no device-time case with a figure in common")
+    if args.confirm:
+        stale = sorted({r["key"][0] for r in rows if r["decision"].verdict == "suspect"
+                        and head_df[(head_df["op"] == r["key"][0]) & (head_df["method"] == GATED)]["version"].iloc[0]
+                        != catalog.benchmark_version(r["key"][0])})
+        if stale:
+            raise ToolError(f"--confirm measures this checkout, whose benchmarks differ from head's for "
+                            f"{', '.join(stale)}; check out the commit that made head's results")
+        confirm(rows, args, head.machine)
+    text, regressions, failing = report(rows, changed, newly_failing, args, base, head, bool(args.confirm))
+    if only_base or only_head:
+        text += f"\n\n{only_base} case(s) only in base, {only_head} only in head"
+    if args.json:
+        write_atomically(args.json, as_json(rows, changed, newly_failing, regressions, failing, base, head, args),
+                         force=args.force)
+    print(text)
+    return 1 if failing else 0
 
 
 if __name__ == "__main__":

@@ -16,9 +16,12 @@ from .vocabulary import planted_fraction, setting
 
 GIB = 2**30
 # Device time: enough calls in a batch that launch gaps and the closing barrier hide
-# behind the work.
+# behind the work: about BATCH_SECONDS, in steps of BATCH_STEP calls. The step also makes a
+# planted slowdown of 5 % or 10 % a whole number of extra calls, in the batch the unplanted
+# run uses too.
 BATCH_SECONDS = 2e-3
-MAX_BATCH = 64
+BATCH_STEP = 20
+MAX_BATCH = 60
 # Input placements per process whose samples are pooled, where BENCH_PLACEMENTS is unset.
 # Some MLX GPU ops run 10-40 % faster or slower depending on where their inputs were placed
 # (modes, not jitter: ../shared/reference/gpu-facts.md); pooling placements measures the
@@ -54,12 +57,12 @@ def device_sampling(latency, batch):
     return sampling(latency * batch, setting("BENCH_DEVICE_BUDGET"))
 
 
-def batch_size(latency, out_bytes, free_bytes, least=2):
-    """Calls per device-time sample: about BATCH_SECONDS of work, at least `least` (2, so
-    that a launch overlaps a running call), at most what a quarter of free memory holds."""
+def batch_size(latency, out_bytes, free_bytes):
+    """Calls per device-time sample: about BATCH_SECONDS of work in steps of BATCH_STEP
+    calls, at most what a quarter of free memory holds; one call for calls of seconds."""
     if latency >= 0.5:
-        return max(1, min(least, int(0.25 * free_bytes // max(out_bytes, 1))))
-    wanted = min(max(MAX_BATCH, least), max(least, math.ceil(BATCH_SECONDS / max(latency, 1e-7))))
+        return 1
+    wanted = min(MAX_BATCH, BATCH_STEP * math.ceil(BATCH_SECONDS / max(latency, 1e-7) / BATCH_STEP))
     fits = int(0.25 * free_bytes // max(out_bytes, 1))
     return max(1, min(wanted, fits))
 
@@ -107,10 +110,12 @@ class PlacedCase:
         if self.latency < 1.0:
             self.latency = min([self.latency] + [timed_call(first) for _ in range(2)])
         self.repeat = sampling(self.latency)
+        self.batch = batch_size(self.latency, self.backend.nbytes(outs[0]), available_memory(self.backend))
         self.planted = planted_fraction(op.__name__, backend_name)
-        least = math.ceil(round(1 / self.planted, 6)) if self.planted else 2
-        self.batch = batch_size(self.latency, self.backend.nbytes(outs[0]), available_memory(self.backend), least)
         self.extra_calls = round(self.batch * self.planted)
+        if abs(self.extra_calls - self.batch * self.planted) > 1e-9:
+            raise ValueError(f"BENCH_PLANT: {self.planted:.0%} of a batch of {self.batch} calls is not a whole "
+                             "number of calls; plant it in another case")
         self.device_repeat = device_sampling(self.latency, self.batch)
         del outs
         self.clock = self.backend.clock()

@@ -99,18 +99,22 @@ def _number(kind, least, inclusive, what):
 
 
 def _plant(text):
-    """`FRACTION:TARGET[,TARGET...]`, a TARGET being `Op` or `Op/backend` (any case)."""
-    fraction, sep, targets = text.partition(":")
-    fraction = float(fraction)
-    if not sep or not 0 < fraction <= 1:
-        raise ValueError
-    parsed = []
-    for target in targets.split(","):
-        op, _, backend = target.strip().partition("/")
-        if not op or (backend and backend not in BACKEND_NAMES):
+    """`FRACTION:TARGET[,TARGET...]` groups joined by `;`, a TARGET being `Op` or
+    `Op/backend` (any letter case): ((fraction, ((op, backend or None), ...)), ...)."""
+    groups = []
+    for group in text.split(";"):
+        fraction, sep, targets = group.partition(":")
+        fraction = float(fraction)
+        if not sep or not 0 < fraction <= 1:
             raise ValueError
-        parsed.append((op.lower(), backend or None))
-    return fraction, tuple(parsed)
+        parsed = []
+        for target in targets.split(","):
+            op, _, backend = target.strip().partition("/")
+            if not op or (backend and backend not in BACKEND_NAMES):
+                raise ValueError
+            parsed.append((op.lower(), backend or None))
+        groups.append((fraction, tuple(parsed)))
+    return tuple(groups)
 
 
 Setting = namedtuple("Setting", "name default parse accepts purpose")
@@ -143,7 +147,7 @@ SETTINGS = {s.name: s for s in (
              "cap on the memory a case may use; larger cases are skipped"),
     _setting("BENCH_THREADS", None, _number(int, 1, True, "a whole number >= 1"),
              "threads of the CPU backends (default: the cores this process may use)"),
-    _setting("BENCH_PLANT", None, (_plant, "FRACTION:OP[/BACKEND][,...] with 0 < FRACTION <= 1, e.g. 0.10:ReLU,MatMul/cuda"),
+    _setting("BENCH_PLANT", None, (_plant, "FRACTION:OP[/BACKEND][,...][;FRACTION:...] with 0 < FRACTION <= 1, e.g. 0.10:ReLU,MatMul/cuda;0.05:Sum"),
              "TEST ONLY: a planted slowdown, FRACTION more device work for the named ops"),
     _setting("BENCH_SITE_CACHE", None, (str, "a folder path"),
              "where tools.site keeps the JavaScript libraries it vendors into a published site"),
@@ -181,9 +185,7 @@ def setting_errors(environ=None):
 
 def planted_fraction(op_name, backend, environ=None):
     """The planted slowdown of (op, backend) under BENCH_PLANT, 0.0 when none."""
-    plant = setting("BENCH_PLANT", environ)
-    if not plant:
-        return 0.0
-    fraction, targets = plant
-    hit = any(op == op_name.lower() and (b is None or b == backend) for op, b in targets)
-    return fraction if hit else 0.0
+    for fraction, targets in setting("BENCH_PLANT", environ) or ():
+        if any(op == op_name.lower() and (b is None or b == backend) for op, b in targets):
+            return fraction
+    return 0.0

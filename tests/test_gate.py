@@ -1,0 +1,96 @@
+"""The gate's decision on synthetic per-process figures whose truth is known: how often an
+unchanged case is flagged (false alarms) and a slowed one caught (detection)."""
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from tools import gate
+
+SEED = 20261127
+
+
+def process_figures(rng, size, shift=1.0, spread=0.02, mode_share=0.0, mode_gap=0.15):
+    """Per-process medians of a case: lognormal jitter, and with `mode_share` a second,
+    slower mode (as MLX's placement- and process-dependent kernels show on the H100)."""
+    figures = np.exp(rng.normal(0, spread, size)) * shift
+    slow = rng.random(size) < mode_share
+    return figures * np.where(slow, 1 + mode_gap, 1.0)
+
+
+def gate_case(rng, shift, rounds=gate.DEFAULT_ROUNDS, **noise):
+    """The whole gate on one case: a one-process screen, then, for a slower suspect, the
+    confirm pass (tools/gate.confirm) measuring fresh synthetic processes."""
+    first = gate.decide(process_figures(rng, 1, **noise), process_figures(rng, 1, shift, **noise))
+    if first.verdict != "suspect" or first.ratio < 1:
+        return first
+
+    def measure(side, keys):
+        return {key: process_figures(rng, 1, shift if side == "head" else 1.0, **noise)[0] for key in keys}
+
+    decision, _, _ = gate.confirm(["case"], measure, rounds)["case"]
+    return decision
+
+
+@pytest.mark.parametrize("noise", [dict(spread=0.01), dict(spread=0.03), dict(spread=0.02, mode_share=0.3)],
+                         ids=["quiet", "noisy", "two-modes"])
+def test_identical_runs_flag_nothing(noise):
+    """A/A pairs of 538 cases (the H100 set's size): fewer than one false alarm in five
+    pairs, against 90 flagged in one pair by the gate this replaced."""
+    rng = np.random.default_rng(SEED)
+    flagged = sum(gate_case(rng, 1.0, **noise).verdict == "slower" for _ in range(20 * 538))
+    assert flagged < 20 / 5, f"{flagged} false alarms in 20 A/A pairs of 538 cases"
+
+
+@pytest.mark.parametrize("shift, spread, least", [(1.10, 0.02, 0.95), (1.25, 0.03, 0.99), (1.05, 0.01, 0.80)])
+def test_planted_slowdowns_are_caught(shift, spread, least):
+    rng = np.random.default_rng(SEED)
+    caught = np.mean([gate_case(rng, shift, spread=spread).verdict == "slower" for _ in range(2000)])
+    assert caught >= least, f"{shift:.2f}x caught in {caught:.1%} of cases"
+
+
+def test_confirm_stops_early_for_suspects_that_do_not_hold():
+    """An unchanged suspect costs FIRST_ROUNDS rounds a side, a real slowdown all of them."""
+    rng = np.random.default_rng(SEED)
+    calls = {"same": 0, "slower": 0}
+
+    def measure(side, keys):
+        for key in keys:
+            calls[key] += 1
+        return {key: process_figures(rng, 1, 1.2 if key == "slower" and side == "head" else 1.0)[0] for key in keys}
+
+    decided = gate.confirm(["same", "slower"], measure)
+    assert decided["slower"][0].verdict == "slower" and decided["same"][0].verdict != "slower"
+    assert calls["slower"] == 2 * gate.DEFAULT_ROUNDS
+    assert calls["same"] <= 2 * gate.FIRST_ROUNDS + 2 * gate.DEFAULT_ROUNDS * 0  # stopped early unless unlucky
+
+
+def test_faster_is_reported_as_faster_not_slower():
+    rng = np.random.default_rng(SEED)
+    base, head = process_figures(rng, 7), process_figures(rng, 7, shift=0.8)
+    assert gate.decide(base, head).verdict == "faster"
+
+
+def test_one_process_a_side_is_only_a_suspect():
+    assert gate.decide([1.0], [1.2]).verdict == "suspect"
+    assert gate.decide([1.0], [1.01]).verdict == "same"
+    assert np.isnan(gate.decide([1.0], [1.2]).p)
+
+
+def test_the_interval_covers_the_true_ratio_as_often_as_it_says():
+    rng = np.random.default_rng(SEED)
+    covered = []
+    for _ in range(1000):
+        d = gate.decide(process_figures(rng, 5), process_figures(rng, 5, shift=1.1))
+        covered.append(d.low <= 1.1 <= d.high)
+    assert abs(np.mean(covered) - gate.CONFIDENCE) < 0.05
+
+
+@pytest.mark.parametrize("m, n", [(2, 3), (5, 5), (4, 6)])
+def test_rank_sum_distribution_matches_scipy(m, n):
+    rng = np.random.default_rng(SEED)
+    cdf = gate._rank_sum_cdf(m, n)
+    for _ in range(20):
+        x, y = rng.random(m), rng.random(n)
+        u = stats.mannwhitneyu(x, y, alternative="less", method="exact")
+        assert cdf[int(u.statistic)] == pytest.approx(u.pvalue)

@@ -1,0 +1,129 @@
+"""The regression gate's decision for one case, from per-process figures.
+
+A benchmark process's figure (the median of its samples) varies little within the
+process and much more between processes: on the H100, MLX's device times of identical
+runs differ by up to 15-17 % between processes while the samples inside one spread by
+about 1 %. So the unit of evidence is the process: a case is called slower only when the
+head's processes are slower than the base's processes, as a rank test over processes
+sees it, and by more than the smallest change worth reporting.
+
+Two stages, as Chromium's Pinpoint does it:
+- screen: one process per side (the runs as recorded); a case whose head/base ratio is
+  beyond `threshold` is a suspect, nothing more;
+- confirm: the suspects are measured again in fresh processes, base and head
+  alternating (so drift hits both alike). After FIRST_ROUNDS rounds only the suspects
+  whose fresh processes are all slower go on; the verdict comes from the fresh processes
+  alone (the screen's figures chose the suspects, so they would bias the test).
+
+The false-alarm rate per case is at most the rank test's level: with 7 fresh processes a
+side and alpha = 0.0005, every head process must be slower than every base process
+(one-sided p = 1/3432), so an unchanged suspect is flagged with probability 1/3432 (about
+0.05 false alarms expected in an A/A pair of 538 cases of which a third are suspects).
+"""
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+# The smallest slowdown the gate reports (a planted 5 % must clear it despite noise), the
+# rank test's level, and the confirm pass's rounds.
+DEFAULT_THRESHOLD = 1.02
+DEFAULT_ALPHA = 0.0005
+DEFAULT_ROUNDS = 7
+FIRST_ROUNDS = 3
+# After FIRST_ROUNDS a side: all three head processes slower than all three base ones
+# (one-sided p = 1/20).
+PROMISING_ALPHA = 0.06
+CONFIDENCE = 0.90
+
+
+@dataclass
+class Decision:
+    verdict: str  # "slower", "faster", "same", "suspect" (screen only), "unsure"
+    ratio: float  # median head / median base
+    low: float  # CONFIDENCE interval of the ratio (nan with one process a side)
+    high: float
+    p: float  # one-sided rank-test p-value in the ratio's direction (nan: not tested)
+    processes: int  # processes a side (the smaller side)
+
+
+def _rank_sum_cdf(m, n):
+    """P(U <= u), u = 0..m*n, of the Mann-Whitney U of samples of m and n under no change:
+    f(i, j, u) = f(i-1, j, u-j) + f(i, j-1, u) counts the orderings (the largest value
+    comes from the first sample, beating its j values, or from the second)."""
+    f = np.zeros((m + 1, n + 1, m * n + 1))
+    f[0, :, 0] = f[:, 0, 0] = 1
+    for i in range(1, m + 1):
+        for j in range(1, n + 1):
+            f[i, j, j:] += f[i - 1, j, : m * n + 1 - j]
+            f[i, j] += f[i, j - 1]
+    return np.cumsum(f[m, n]) / f[m, n].sum()
+
+
+def ratio_interval(base, head, confidence=CONFIDENCE):
+    """Hodges-Lehmann interval of head/base: the order statistics of all pairwise log
+    ratios at which the Mann-Whitney distribution puts `confidence` (distribution-free)."""
+    m, n = len(head), len(base)
+    if m < 2 or n < 2:
+        return math.nan, math.nan
+    logs = np.sort(np.subtract.outer(np.log(head), np.log(base)).ravel())
+    cdf = _rank_sum_cdf(m, n)
+    k = int(np.searchsorted(cdf, (1 - confidence) / 2, side="right"))  # P(U <= k-1) <= tail
+    k = max(k, 1)
+    return float(math.exp(logs[k - 1])), float(math.exp(logs[m * n - k]))
+
+
+def decide(base, head, threshold=DEFAULT_THRESHOLD, alpha=DEFAULT_ALPHA):
+    """The verdict on one case from its per-process figures (seconds; lower is better).
+
+    One process a side: "suspect" beyond the threshold either way, else "same". Several:
+    "slower" (or "faster") when the median ratio is beyond `threshold` and the one-sided
+    rank test over processes says so at `alpha`; "unsure" when the ratio is beyond the
+    threshold but the processes overlap too much to say; "same" otherwise.
+    """
+    base, head = np.asarray(base, dtype=float), np.asarray(head, dtype=float)
+    ratio = float(np.median(head) / np.median(base))
+    processes = min(len(base), len(head))
+    low, high = ratio_interval(base, head)
+    beyond = ratio > threshold or ratio < 1 / threshold
+    if processes < 2:
+        return Decision("suspect" if beyond else "same", ratio, low, high, math.nan, processes)
+    direction = "greater" if ratio >= 1 else "less"
+    p = float(stats.mannwhitneyu(head, base, alternative=direction, method="exact").pvalue)
+    if not beyond:
+        verdict = "same"
+    elif p < alpha:
+        verdict = "slower" if ratio > 1 else "faster"
+    else:
+        verdict = "unsure"
+    return Decision(verdict, ratio, low, high, p, processes)
+
+
+def confirm(suspects, measure, rounds=DEFAULT_ROUNDS, threshold=DEFAULT_THRESHOLD, alpha=DEFAULT_ALPHA):
+    """Measure `suspects` again and decide: {key: (Decision, base figures, head figures)}.
+
+    `measure(side, keys)` runs one fresh process per key on `side` ("base" or "head") and
+    returns {key: seconds} for those that produced a figure.
+    """
+    figures = {key: {"base": [], "head": []} for key in suspects}
+    alive = list(suspects)
+    for round_number in range(rounds):
+        if round_number == FIRST_ROUNDS:
+            alive = [k for k in alive if decide(figures[k]["base"], figures[k]["head"], threshold,
+                                                PROMISING_ALPHA).verdict == "slower"]
+        if not alive:
+            break
+        for side in ("base", "head"):
+            got = measure(side, alive)
+            for key in alive:
+                if key in got:
+                    figures[key][side].append(got[key])
+    decisions = {}
+    for key, f in figures.items():
+        if f["base"] and f["head"]:
+            decisions[key] = (decide(f["base"], f["head"], threshold, alpha), f["base"], f["head"])
+        else:  # every confirm process of a side failed
+            decisions[key] = (Decision("unsure", math.nan, math.nan, math.nan, math.nan, 0), f["base"], f["head"])
+    return decisions
