@@ -121,6 +121,27 @@ def test_roofline_draws_each_case_against_its_measured_ceiling(results):
     assert "measured copy" in memory.get_legend().get_texts()[0].get_text()
 
 
+def test_roofline_from_a_tables_csv_takes_ceilings_from_the_results(results, tmp_path, capsys):
+    from tools import tables
+
+    table, _ = tables.roofline(box(results), "latency")
+    table["GB/s"] *= 2  # the CSV's figures, not recomputed ones, are drawn
+    csv = tmp_path / "roofline.csv"
+    table.set_index("row").to_csv(csv, index_label="Operation")  # as tools.tables --csv writes it
+    fig = plots.roofline(box(results), "latency", table=plots.read_roofline_csv(str(csv)))
+    memory = axes_named(fig)["cuda: memory-bound cases"]
+    expected = table[(table["backend"] == "cuda") & (table["bound"] == "memory")]["GB/s"]
+    assert sorted(memory.collections[0].get_offsets()[:, 0]) == pytest.approx(sorted(expected))
+    assert memory.get_lines()[0].get_xdata()[0] == pytest.approx(3000.0)
+    status, out, err = run(results, "roofline", "--machine", "box", "--measure", "latency", "--table", str(csv),
+                           "--out", str(tmp_path / "charts"), capsys=capsys)
+    assert status == 0, err
+    csv.write_text("Operation,ms\nArgmax / dim=1,1.0\n")
+    status, _, err = run(results, "roofline", "--machine", "box", "--table", str(csv),
+                         "--out", str(tmp_path / "other"), capsys=capsys)
+    assert status == 2 and "not a roofline CSV" in err and not (tmp_path / "other").exists()
+
+
 def test_trend_orders_result_sets_by_time_one_line_per_case(results):
     sets = plots.result_sets(str(results), "box", None, None)
     assert list(sets) == ["a" * 8, "b" * 8]

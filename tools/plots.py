@@ -3,6 +3,7 @@
     python -m tools.plots bars --machine h100 --out charts/          # per op: backends' times per case
     python -m tools.plots speedup --machine h100 --pairs mlx_gpu/cuda --out charts/
     python -m tools.plots roofline --machine h100 --backends cuda --out charts/
+    python -m tools.plots roofline --machine h100 --table old/roofline.csv --out charts/  # older versions
     python -m tools.plots machines --machines m2-max,h100 --out charts/  # per op: backends across machines
     python -m tools.plots trend --machine h100 --op Softmax --out charts/   # one op across commits / envs
 
@@ -32,8 +33,8 @@ from benchmarks.harness.vocabulary import BACKEND_NAMES, TIMED_MEASURES
 from .cli import (Parser, ToolError, add_case_options, add_results_options, check_outputs, comma_list, main_guard,
                   names_of, results_dir, write_atomically)
 from .results import Selection, frame, load_all, machines as known_machines, select
-from .tables import (average, check_backends, filter_ops, pairs_for, roofline as roofline_table, short_labels,
-                     times_ms)
+from .tables import (Peaks, average, check_backends, filter_ops, pairs_for, roofline as roofline_table,
+                     short_labels, times_ms)
 
 CHARTS = ("bars", "speedup", "roofline", "machines", "trend")
 FORMATS = ("png", "svg")
@@ -188,14 +189,22 @@ def speedup(df, pairs, measure="latency", dtype="float32", title=""):
     return fig
 
 
-def roofline(df, measure="device", dtype="float32", backends=None, title=""):
+def roofline(df, measure="device", dtype="float32", backends=None, title="", table=None):
     """Per backend, each case's achieved rate as a dot on its op's row, against the ceiling
     that bounds it in the tables' roofline: TFLOP/s against the measured matmul rate for
-    compute-bound cases, GB/s against the measured copy bandwidth for the others."""
-    table, peaks = roofline_table(df, measure, dtype, backends)
+    compute-bound cases, GB/s against the measured copy bandwidth for the others.
+    `table`: the tables' roofline rows as `tools.tables --roofline --csv` wrote them, for
+    results the tools no longer cost (another benchmark version); the ceilings still come
+    from the results' own Peak."""
+    if table is None:
+        table, peaks = roofline_table(df, measure, dtype, backends)
+    else:
+        peaks = Peaks(df)
+        table = table[table["backend"].isin(backends)] if backends else table
     table = table[table["bound"].isin(["compute", "memory"])] if not table.empty else table
     if table.empty:
-        raise ToolError(f"no {measure} timings in {dtype} with a known cost to place on the roofline")
+        raise ToolError(f"no {measure} timings in {dtype} with a known cost to place on the roofline "
+                        "(results of an older benchmark version: pass their roofline.csv with --table)")
     table["op"] = table["row"].str.split(" / ").str[0]
     shown = [b for b in BACKEND_NAMES if b in set(table["backend"])]
     kinds = [("compute", "TFLOP/s", lambda b: peaks.rate(b, dtype) / 1e12, "matmul"),
@@ -208,7 +217,7 @@ def roofline(df, measure="device", dtype="float32", backends=None, title=""):
             ax = fig.add_subplot(grid[i, j])
             part = table[(table["backend"] == backend) & (table["bound"] == bound)]
             names = list(dict.fromkeys(part["op"]))
-            ax.scatter(part[unit], part["op"].map({op: k for k, op in enumerate(names)}), s=14, color=colour(backend))
+            ax.scatter(part[unit], part["op"].map({op: k for k, op in enumerate(names)}), s=14, color=colour(backend), zorder=3)
             ax.set_yticks(range(len(names)), names, fontsize=7)
             ax.set_ylim(max(len(names), 1) - 0.5, -0.5)
             peak = ceiling(backend)
@@ -306,6 +315,8 @@ def parse_args(argv):
     p.add_argument("--measure", choices=TIMED_MEASURES,
                    help="latency (the default) or device time per call (the default of roofline)")
     p.add_argument("--pairs", type=parse_pairs, help="speedup: comma-separated A/B backend pairs (default: the tables' pairs)")
+    p.add_argument("--table", metavar="CSV", help="roofline: the rows from a roofline.csv of tools.tables "
+                   "(results of an older benchmark version), ceilings from the results")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the image files (created if missing)")
     p.add_argument("--formats", type=names_of("format(s)", FORMATS), default=list(FORMATS),
                    help="comma-separated: png, svg (default both)")
@@ -318,9 +329,23 @@ def parse_args(argv):
         p.error("--op goes with the trend chart, which needs it, e.g. --op Softmax")
     if (args.commits or args.envs) and args.chart != "trend":
         p.error("--commits / --envs go with the trend chart")
+    if args.table and (args.chart != "roofline" or len(args.dtypes) != 1):
+        p.error("--table goes with the roofline chart of one dtype, the table's")
     if args.pairs and args.chart != "speedup":
         p.error("--pairs goes with the speedup chart")
     return args
+
+
+def read_roofline_csv(path):
+    """A roofline CSV of tools.tables, its row labels under "row" as tables.roofline names them."""
+    try:
+        table = pd.read_csv(path).rename(columns={"Operation": "row"})
+    except (OSError, ValueError) as exc:
+        raise ToolError(f"cannot read roofline table {path} ({str(exc).splitlines()[0]})") from None
+    missing = {"row", "backend", "GB/s", "TFLOP/s", "bound"} - set(table.columns)
+    if missing:
+        raise ToolError(f"{path} is not a roofline CSV of tools.tables (no {', '.join(sorted(missing))} column)")
+    return table
 
 
 def result_sets(folder, machine, commits, envs):
@@ -379,7 +404,10 @@ def chart(args, folder, dtype):
     check_backends(df, wanted)
     title = f"machine {selection.machine}, commit {selection.commit[:8]}, {measure}, {dtype}"
     if args.chart == "roofline":
-        return {name: roofline(df, measure, dtype, wanted, title)}
+        table = read_roofline_csv(args.table) if args.table else None
+        if args.table:
+            title += f", costs from {os.path.basename(args.table)}"
+        return {name: roofline(df, measure, dtype, wanted, title, table)}
     if wanted:
         df = df[df["backend"].isin(wanted)]
     if args.chart == "bars":
