@@ -1,8 +1,8 @@
 """Where a benchmark process's fixed cost goes on the GPU host: forks children as asv's
-forkserver does and times their phases (results/h100/process-cost.txt).
+forkserver does and times their phases (results/reports/h100/process-cost.txt).
 
-    python3 results/h100/process_cost.py plain|preload     # preload: dlopen libmlx.so first
-    B=cpu,mlx_cpu python3 results/h100/process_cost.py plain   # other backends
+    python3 measurements/process_cost.py plain|preload     # preload: dlopen libmlx.so first
+    B=cpu,mlx_cpu python3 measurements/process_cost.py plain   # other backends
 """
 import ast, ctypes, importlib.util, os, sys, time
 sys.path.insert(0, os.getcwd())
@@ -10,7 +10,8 @@ os.environ.setdefault("BENCH_PROFILE", "reference")
 mode = sys.argv[1]
 t0 = time.perf_counter()
 import torch, numpy
-from benchmarks import common, bench_activations, bench_reductions, bench_linalg, bench_conv
+from benchmarks import bench_activations, bench_reductions, bench_linalg, bench_conv
+from benchmarks.harness import measurement
 print("parent import", round(time.perf_counter() - t0, 3), "cuda initialized in parent:", torch.cuda.is_initialized())
 if mode == "preload":
     spec = importlib.util.find_spec("mlx")
@@ -35,7 +36,7 @@ for backend in os.environ.get("B", "cuda,mlx_gpu,mlx_gpu_compile").split(","):
                 m.append(("import mlx", time.perf_counter() - s)); s = time.perf_counter()
                 mx.eval(mx.zeros(1)); m.append(("mlx first eval", time.perf_counter() - s))
             s = time.perf_counter()
-            p = common.prepared(cls, label, backend)
+            p = measurement.placed_case(cls, label, backend)
             m.append(("prepared", time.perf_counter() - s))
             s = time.perf_counter()
             for _ in range(20):

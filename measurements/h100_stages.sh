@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# The H100 measurements of results/h100/, stage by stage (each fits the GPU host's
+# The H100 measurements behind results/h100/ and results/reports/h100/, stage by stage (each fits the GPU host's
 # 10-minute limit per command). Run from the project root on the GPU host, after MLX's
 # CUDA build is installed (DEVELOPERS.md: ../shared/gpu/mlx-cuda-wheels.sh).
 #
-#   bash results/h100/run.sh smoke|run1|run2|dtypes|tests OUTDIR
+#   bash measurements/h100_stages.sh smoke|run1|run2|dtypes|tests OUTDIR
 set -uo pipefail
 stage=$1
 out=$2
