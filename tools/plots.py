@@ -138,12 +138,8 @@ def machines(frames, measure="latency", dtype="float32", backends=None, title=""
     shown = [b for b in BACKEND_NAMES if any(b in t.columns for t in means.values())]
     fig, cells = _grid(names, 3.6, 3.0)
     for ax, op in zip(cells, names):
-        table = np.full((len(means), len(shown)), np.nan)
-        for i, (label, t) in enumerate(means.items()):
-            for j, backend in enumerate(shown):
-                if op in t.index and backend in t.columns:
-                    table[i, j] = t.at[op, backend]
-        grouped_bars(ax, pd.DataFrame(table, index=list(means), columns=shown))
+        table = pd.DataFrame({label: t.loc[op] for label, t in means.items() if op in t.index}).T
+        grouped_bars(ax, table.reindex(index=list(means), columns=shown))
         ax.set_title(op, fontsize=10)
         ax.set_ylabel("mean ms per call", fontsize=8)
     _legend(fig, cells, title)
