@@ -145,8 +145,9 @@ def main(argv=None):
     if not os.path.isfile(args.config):
         raise ToolError(f"no asv config at {args.config}; run from the project root")
     root = os.path.dirname(os.path.abspath(args.config))
-    results_dir = read_config(args.config)["results_dir"]
-    commit = git_head(root)
+    conf = read_config(args.config)
+    results_dir = conf["results_dir"]
+    commit = git_head(os.path.join(root, conf.get("repo", ".")))
     machine = args.machine or default_machine(args.profile)
     reasons = catalog.availability(args.backends)
     for name, reason in reasons.items():
