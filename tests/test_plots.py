@@ -161,6 +161,13 @@ def run(results, *args, capsys):
     return status, out, err
 
 
+def test_trend_names_the_op_in_any_letter_case(results, tmp_path, capsys):
+    status, out, err = run(results, "trend", "--machine", "box", "--op", "argMAX", "--formats", "png",
+                           "--out", str(tmp_path), capsys=capsys)
+    assert status == 0, err
+    assert out.split() == [str(tmp_path / "trend-Argmax-latency-float32.png")]
+
+
 def test_cli_writes_png_and_svg_and_never_overwrites_without_force(results, tmp_path, capsys):
     out_dir = tmp_path / "charts" / "box"  # created by the tool
     status, out, err = run(results, "bars", "--machine", "box", "--out", str(out_dir), capsys=capsys)

@@ -306,8 +306,8 @@ def parse_args(argv):
     p.add_argument("--machines", type=comma_list, help="machines chart: comma-separated machines")
     p.add_argument("--commits", type=comma_list, help="trend: comma-separated commit prefixes (default: every one)")
     p.add_argument("--envs", type=comma_list, help="trend: comma-separated environments (default: every one)")
-    p.add_argument("--op", help="trend: the op drawn")
-    p.add_argument("--ops", type=comma_list, help="comma-separated ops to draw (default: all)")
+    p.add_argument("--op", help="trend: the op drawn, any letter case")
+    p.add_argument("--ops", type=comma_list, help="comma-separated ops to draw, any letter case (default: all)")
     p.add_argument("--measure", choices=TIMED_MEASURES,
                    help="latency (the default) or device time per call (the default of roofline)")
     p.add_argument("--pairs", type=parse_pairs, help="speedup: comma-separated A/B backend pairs (default: the tables' pairs)")
@@ -390,11 +390,12 @@ def chart(args, folder, dtype):
             raise ToolError(f"unknown machine {machine!r}; results exist for: {', '.join(known_machines(folder))}")
         sets = result_sets(folder, machine, args.commits, args.envs)
         frames = {label: frame(s) for label, s in sets.items()}
-        ops = sorted(set().union(*(df["op"] for df in frames.values())))
-        if args.op not in ops:
-            raise ToolError(f"unknown op {args.op!r}; these results have: {', '.join(ops)}")
-        return {f"trend-{args.op}-{measure}-{dtype}":
-                trend(frames, args.op, measure, dtype, wanted, f"{args.op}, {measure}, {dtype}: machine {machine}")}
+        ops = {op.lower(): op for df in frames.values() for op in df["op"]}
+        op = ops.get(args.op.lower())
+        if op is None:
+            raise ToolError(f"unknown op {args.op!r}; these results have: {', '.join(sorted(ops.values()))}")
+        return {f"trend-{op}-{measure}-{dtype}":
+                trend(frames, op, measure, dtype, wanted, f"{op}, {measure}, {dtype}: machine {machine}")}
     selection = select(folder, args.machine, args.commit, args.env)
     df = filter_ops(frame(selection), args.ops or [])
     check_backends(df, wanted)
