@@ -2,12 +2,14 @@
 
 import datetime
 import math
+import os
 
 import pandas as pd
 import pytest
 from asv.results import Results
 
 from asv_fixtures import add, write_results
+from toolkit import ROOT
 from tools import tidy
 from tools.results import frame, select
 
@@ -69,6 +71,19 @@ def test_a_view_of_the_frame_passes_through(results):
     assert set(table["op"]) == {"Argmax"} and set(table["case"]) == {CASE}
     assert sorted(table["value"]) == [0.0015, 0.002] and list(table["ratio"]) == [2.0, 2.0]
     assert "row" not in table and "method" not in table
+
+
+def test_the_committed_h100_results_export_whole(tmp_path):
+    selection = select(os.path.join(ROOT, "results"), "h100", "3a3b369d")
+    df = frame(selection)
+    path = tmp_path / "h100.json"
+    tidy.export(df, selection, str(path))
+    table = tidy.read(str(path))
+    assert len(table) == len(df) and set(table["machine"]) == {"h100"}
+    times = table[table["measure"].isin(["latency", "device"])]
+    assert set(times["unit"]) == {"s"} and set(times["backend"]) == set(df.loc[df["method"] == "time_op", "backend"])
+    ran = times[times["status"] == "ok"]
+    assert ran["samples"].notna().all() and (ran["samples"] >= 1).all() and (ran["q25"] <= ran["q75"]).all()
 
 
 @pytest.mark.parametrize("name", ["out/box.csv", "out/box.json"])

@@ -135,6 +135,11 @@ def write(table, path, force=False):
     write_atomically(path, text, force=force)
 
 
+def export(df, selection, path, force=False):
+    """A tool's `--export PATH`: the frame it shows, tidied, written to PATH."""
+    write(tidy(df, selection), path, force)
+
+
 def read(path):
     """A table `write` wrote, with the schema's types restored."""
     if path.lower().endswith(".csv"):
@@ -160,9 +165,9 @@ def parse_args(argv):
 def main(argv=None):
     args = parse_args(argv)
     selection = select(results_dir(args), args.machine, args.commit, args.env)
-    table = tidy(frame(selection), selection)
-    write(table, args.out, args.force)
-    print(f"{args.out}: {len(table)} rows of machine {selection.machine}, commit {selection.commit[:8]}")
+    df = frame(selection)
+    export(df, selection, args.out, args.force)
+    print(f"{args.out}: {len(df)} rows of machine {selection.machine}, commit {selection.commit[:8]}")
     return 0
 
 
