@@ -20,6 +20,7 @@ import os
 import time
 
 import sys
+import threading
 
 import numpy as np
 
@@ -346,6 +347,8 @@ class TorchBackend(Backend):
             return "torch.cuda.is_available() is False (no CUDA GPU, or a CPU-only torch build)"
         if self.device == "mps" and not torch.backends.mps.is_available():
             return "torch.backends.mps.is_available() is False (needs Apple silicon and macOS 12.3+)"
+        if self.device == "mps":
+            return mps_probe_reason()
         return None
 
     def apply_settings(self):
@@ -470,6 +473,41 @@ def warm_up_torch_compile():
         torch.compile(torch.neg, fullgraph=True, dynamic=False)(torch.zeros(1))
     except Exception:  # noqa: BLE001 - no compiler here: the compile backends will say so in setup
         pass
+
+
+MPS_PROBE_TIMEOUT = 30.0
+_mps_probe = {}
+
+
+def mps_probe_reason(timeout=MPS_PROBE_TIMEOUT):
+    """None when a tiny op really runs on MPS, else why not; once per process.
+
+    torch.backends.mps.is_available() can be True where no usable device is (GitHub's
+    macos-14 runners, virtual machines): the op then raises or never finishes. It runs in
+    a daemon thread so that a hang costs `timeout` seconds and a skip, not the process."""
+    if "reason" not in _mps_probe:
+        outcome = {}
+
+        def probe():
+            try:
+                outcome["value"] = float((torch.ones(4, device="mps") + 1).sum().cpu())
+            except Exception as exc:  # noqa: BLE001 - any failure means no usable MPS device
+                outcome["error"] = f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}"
+
+        thread = threading.Thread(target=probe, name="mps-probe", daemon=True)
+        thread.start()
+        thread.join(timeout)
+        if thread.is_alive():
+            reason = f"a 4-element op on MPS did not finish within {timeout:g} s"
+        elif "error" in outcome:
+            reason = f"a 4-element op on MPS raised {outcome['error']}"
+        elif outcome["value"] != 8.0:
+            reason = f"a 4-element op on MPS returned {outcome['value']}, not 8.0"
+        else:
+            reason = None
+        _mps_probe["reason"] = reason and (
+            reason + " (torch.backends.mps.is_available() is True, but no usable MPS device is here)")
+    return _mps_probe["reason"]
 
 
 def get_backend(name):
