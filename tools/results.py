@@ -7,11 +7,15 @@ benchmark and the problem, before anything is written.
 """
 
 import ast
+import gzip
 import itertools
 import json
 import math
 import numbers
 import os
+import shutil
+import tempfile
+import zlib
 from dataclasses import dataclass
 
 import pandas as pd
@@ -225,11 +229,26 @@ def load_all(results_dir, machine):
 
 
 def load_file(path):
-    """One results file, named by its path, as a Selection."""
+    """One results file, named by its path (asv's .json, or that gzipped: .json.gz), as a Selection."""
     if not os.path.isfile(path):
-        raise ToolError(f"no results file at {path}; pass the path of an asv results .json file")
-    result = load_results(path)
+        raise ToolError(f"no results file at {path}; pass the path of an asv results .json (or .json.gz) file")
+    result = _load_gzipped(path) if path.endswith(".gz") else load_results(path)
     return Selection(result.params.get("machine", "?"), result.commit_hash, result.env_name, path, result)
+
+
+def _load_gzipped(path):
+    """load_results of a gzipped results file, through a decompressed temporary copy."""
+    with tempfile.TemporaryDirectory() as folder:
+        plain = os.path.join(folder, os.path.basename(path)[:-len(".gz")])
+        try:
+            with gzip.open(path, "rb") as src, open(plain, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise ToolError(f"{path} is not a readable gzip file ({exc}); gunzip it or move it away") from None
+        try:
+            return load_results(plain)
+        except ToolError as exc:
+            raise ToolError(str(exc).replace(plain, path)) from None
 
 
 def _last_run(result):
