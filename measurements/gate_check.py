@@ -1,15 +1,21 @@
 """The regression gate against itself and against a known change, on this machine.
 
-    python measurements/gate_check.py --out OUT --profile small --backends mlx_cpu,cpu \
-        --plant "0.25:ReLU,Softmax/cpu" [--ops ReLU,Softmax,Sum] [--aa-pairs 2] [--confirm 4]
+    W=/tmp/gate-check
+    python measurements/gate_check.py --work $W prepare --backends mlx_cpu,cpu --profile small \
+        --plant "0.25:ReLU,Softmax/cpu"
+    python measurements/gate_check.py --work $W run aa           # run 1
+    python measurements/gate_check.py --work $W run aa           # run 2
+    python measurements/gate_check.py --work $W run planted      # run 3
+    python measurements/gate_check.py --work $W gate aa1 1 2     # every flagged case: a false alarm
+    python measurements/gate_check.py --work $W gate planted 2 3 # planted flagged: caught; others: false alarms
+    python measurements/gate_check.py --work $W summary --out OUT
 
-In a scratch copy of this checkout (its working tree, one empty commit per run) the suite
-measures the gated measure (device time) in 2 x --aa-pairs runs and one more run with the
-planted slowdown (BENCH_PLANT: real extra device work in the named cases, a test-only
-switch). tools.compare --confirm then judges each A/A pair (every flagged case is a false
-alarm) and the last A/A run against the planted run (a planted case flagged is a
-detection, any other a false alarm). OUT receives every gate report (text and JSON), the
-results files and summary.md / summary.json with both rates.
+A scratch copy of this checkout (its working tree) gets one empty commit per run; the
+suite measures the gated measure (device time; `run --both-measures` adds latency) and
+files each run under its commit. The planted run sets BENCH_PLANT (real extra device work
+in the named cases, a test-only switch). `gate` runs tools.compare --confirm between two
+runs, giving the planted run's side its BENCH_PLANT. Steps are separate commands so that
+each fits a GPU host's limit per command.
 """
 
 import argparse
@@ -18,7 +24,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -52,96 +57,154 @@ def scratch_copy(target):
     return git
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--out", required=True)
-    p.add_argument("--profile", default="small", choices=vocabulary.PROFILES)
-    p.add_argument("--backends", required=True)
-    p.add_argument("--dtypes", default="float32")
-    p.add_argument("--ops", help="comma-separated ops (default: all)")
-    p.add_argument("--plant", required=True, help="BENCH_PLANT of the planted run")
-    p.add_argument("--aa-pairs", type=int, default=2)
-    p.add_argument("--confirm", type=int, default=4)
-    p.add_argument("--machine", default="gate-check")
-    args = p.parse_args()
-    errors = vocabulary.setting_errors({"BENCH_PLANT": args.plant})
-    if errors:
-        sys.exit(f"error: {errors[0]}")
+def suite_command(state):
+    command = [sys.executable, "-m", "tools.suite", "--profile", state["profile"], "--backends", state["backends"],
+               "--dtypes", state["dtypes"], "--machine", state["machine"]]
+    if state["ops"]:
+        command += ["--ops", state["ops"]]
+    if not state["both_measures"]:
+        command += ["--bench", r"\.time_device\("]
+    return command
+
+
+def load_state(work):
+    with open(os.path.join(work, "gate-check.json")) as f:
+        return json.load(f)
+
+
+def save_state(work, state):
+    with open(os.path.join(work, "gate-check.json"), "w") as f:
+        json.dump(state, f, indent=1)
+
+
+def prepare(args):
+    os.makedirs(args.work)
+    scratch_copy(args.work)
+    save_state(args.work, {"profile": args.profile, "backends": args.backends, "dtypes": args.dtypes,
+                           "ops": args.ops, "plant": args.plant, "machine": args.machine, "confirm": args.confirm,
+                           "both_measures": False, "runs": [], "gates": {}})
+
+
+def run(args, kind, both_measures=False):
+    """One run of the suite under a new empty commit of the scratch copy."""
+    state = load_state(args.work)
+    git = ["git", "-c", "user.name=gate-check", "-c", "user.email=gate@localhost"]
+    if state["runs"]:
+        sh(*git, "commit", "-q", "--allow-empty", "-m", f"run {len(state['runs']) + 1}", cwd=args.work)
+    commit = sh("git", "rev-parse", "HEAD", cwd=args.work).stdout.strip()
+    env = {k: v for k, v in os.environ.items() if k != "BENCH_PLANT"}
+    if kind == "planted":
+        env["BENCH_PLANT"] = state["plant"]
+    started = time.perf_counter()
+    done = sh(*suite_command(dict(state, both_measures=both_measures)), cwd=args.work, env=env,
+              log=os.path.join(args.work, "log.txt"))
+    seconds = round(time.perf_counter() - started, 1)
+    state["runs"].append({"kind": kind, "commit": commit, "seconds": seconds, "both_measures": both_measures,
+                          "exit": done.returncode})
+    save_state(args.work, state)
+    print(f"run {len(state['runs'])} ({kind}{', both measures' if both_measures else ''}) at {commit[:8]}: "
+          f"exit {done.returncode}, {seconds} s", flush=True)
+
+
+def gate(args, name, base, head):
+    """tools.compare --confirm between runs number `base` and `head` (1-based)."""
+    state = load_state(args.work)
+    base_run, head_run = state["runs"][base - 1], state["runs"][head - 1]
+    report = os.path.join(args.work, f"gate-{name}.json")
+    command = [sys.executable, "-m", "tools.compare", base_run["commit"], head_run["commit"], "--machine",
+               state["machine"], "--confirm", str(state["confirm"]), "--json", report, "--force", "--all"]
+    for side, run_ in (("base", base_run), ("head", head_run)):
+        if run_["kind"] == "planted":
+            command += [f"--{side}-var", f"BENCH_PLANT={state['plant']}"]
+    started = time.perf_counter()
+    done = sh(*command, cwd=args.work, log=os.path.join(args.work, "log.txt"))
+    with open(os.path.join(args.work, f"gate-{name}.txt"), "w") as f:
+        f.write(done.stdout + done.stderr)
+    seconds = round(time.perf_counter() - started, 1)
+    with open(report) as f:
+        result = json.load(f)
+    plant = {"BENCH_PLANT": state["plant"]} if "planted" in (base_run["kind"], head_run["kind"]) else {}
+    planted = {key(c) for c in result["cases"]
+               if plant and vocabulary.planted_fraction(c["op"], c["backend"], plant)}
+    flagged = {key(c) for c in result["regressions"]}
+    by_fraction = {}
+    for k in planted:
+        entry = by_fraction.setdefault(f"{vocabulary.planted_fraction(k[0], k[2], plant):.2f}",
+                                       {"planted": 0, "caught": 0})
+        entry["planted"] += 1
+        entry["caught"] += k in flagged
+    state["gates"][name] = {"base": base, "head": head, "exit": done.returncode, "seconds": seconds,
+                            "compared": len(result["cases"]), "false_alarms": sorted(flagged - planted),
+                            "missed": sorted(planted - flagged), "by_fraction": by_fraction,
+                            "suspects": sum(c["verdict"] != "same" or c["confirm_head_seconds"] != []
+                                            for c in result["cases"])}
+    save_state(args.work, state)
+    print(f"gate {name} (run {base} vs run {head}): exit {done.returncode}, {seconds} s, "
+          f"{len(flagged - planted)} false alarm(s) of {len(result['cases']) - len(planted)} unplanted cases"
+          + "".join(f"; planted {float(f):.0%}: {e['caught']} of {e['planted']} caught"
+                    for f, e in sorted(by_fraction.items())), flush=True)
+
+
+def key(case):
+    return (case["op"], case["case"], case["backend"], case["dtype"])
+
+
+def summary(args):
+    state = load_state(args.work)
     out = os.path.abspath(args.out)
     os.makedirs(out, exist_ok=True)
-    log = os.path.join(out, "log.txt")
-    work = tempfile.mkdtemp(prefix="gate-check-")
-    git = scratch_copy(work)
-    python = sys.executable
-    suite = [python, "-m", "tools.suite", "--profile", args.profile, "--backends", args.backends,
-             "--dtypes", args.dtypes, "--machine", args.machine, "--bench", r"\.time_device\("]
-    if args.ops:
-        suite += ["--ops", args.ops]
-
-    commits, walls = [], []
-    runs = ["aa"] * (2 * args.aa_pairs) + ["planted"]
-    for number, kind in enumerate(runs, 1):
-        if number > 1:
-            sh(*git, "commit", "-q", "--allow-empty", "-m", f"run {number}", cwd=work)
-        commits.append(sh("git", "rev-parse", "HEAD", cwd=work).stdout.strip())
-        env = {k: v for k, v in os.environ.items() if k != "BENCH_PLANT"}
-        if kind == "planted":
-            env["BENCH_PLANT"] = args.plant
-        started = time.perf_counter()
-        done = sh(*suite, cwd=work, env=env, log=log)
-        walls.append(round(time.perf_counter() - started, 1))
-        print(f"run {number} ({kind}) at {commits[-1][:8]}: exit {done.returncode}, {walls[-1]} s", flush=True)
-
-    def gate(base, head, name, head_vars=()):
-        report = os.path.join(out, f"gate-{name}.json")
-        command = [python, "-m", "tools.compare", base, head, "--machine", args.machine,
-                   "--confirm", str(args.confirm), "--json", report, "--force", "--all"]
-        for var in head_vars:
-            command += ["--head-var", var]
-        started = time.perf_counter()
-        done = sh(*command, cwd=work, log=log)
-        with open(os.path.join(out, f"gate-{name}.txt"), "w") as f:
-            f.write(done.stdout + done.stderr)
-        print(f"gate {name}: exit {done.returncode}, {time.perf_counter() - started:.0f} s", flush=True)
-        with open(report) as f:
-            return json.load(f), round(time.perf_counter() - started, 1)
-
-    summary = {"machine": args.machine, "profile": args.profile, "backends": args.backends, "plant": args.plant,
-               "confirm_rounds": args.confirm, "run_seconds": walls, "aa": [], "planted": None}
-    for pair in range(args.aa_pairs):
-        report, seconds = gate(commits[2 * pair], commits[2 * pair + 1], f"aa{pair + 1}")
-        summary["aa"].append({"compared": len(report["cases"]), "flagged": len(report["regressions"]),
-                              "flagged_cases": report["regressions"], "gate_seconds": seconds})
-    report, seconds = gate(commits[-2], commits[-1], "planted", [f"BENCH_PLANT={args.plant}"])
-    planted = {(c["op"], c["case"], c["backend"], c["dtype"]) for c in report["cases"]
-               if vocabulary.planted_fraction(c["op"], c["backend"], {"BENCH_PLANT": args.plant})}
-    flagged = {(c["op"], c["case"], c["backend"], c["dtype"]) for c in report["regressions"]}
-    by_fraction = {}
-    for key in planted:
-        fraction = vocabulary.planted_fraction(key[0], key[2], {"BENCH_PLANT": args.plant})
-        entry = by_fraction.setdefault(f"{fraction:.2f}", {"planted": 0, "caught": 0})
-        entry["planted"] += 1
-        entry["caught"] += key in flagged
-    summary["planted"] = {"compared": len(report["cases"]), "by_fraction": by_fraction,
-                          "false_alarms": len(flagged - planted), "false_alarm_cases": sorted(flagged - planted),
-                          "missed": sorted(planted - flagged), "gate_seconds": seconds}
-    with open(os.path.join(out, "summary.json"), "w") as f:
-        json.dump(summary, f, indent=1)
-    lines = [f"# Gate check: {args.machine}, profile {args.profile}, backends {args.backends}",
-             "", f"Runs (device time only): {walls} s; confirm rounds {args.confirm}; plant `{args.plant}`", ""]
-    for i, aa in enumerate(summary["aa"], 1):
-        lines.append(f"- A/A pair {i}: {aa['flagged']} of {aa['compared']} cases flagged ({aa['gate_seconds']} s gate)")
-    for fraction, entry in sorted(by_fraction.items()):
-        lines.append(f"- planted {float(fraction):.0%}: {entry['caught']} of {entry['planted']} caught")
-    lines.append(f"- planted run: {summary['planted']['false_alarms']} false alarm(s) among "
-                 f"{summary['planted']['compared'] - len(planted)} unplanted cases ({seconds} s gate)")
+    for name in os.listdir(args.work):
+        if name.startswith("gate-") or name == "log.txt":
+            shutil.copy2(os.path.join(args.work, name), out)
+    lines = [f"# Gate check: machine {state['machine']}, profile {state['profile']}, backends {state['backends']}",
+             "", f"Plant: `{state['plant']}`; confirm rounds {state['confirm']}.", "",
+             "| run | kind | commit | seconds | exit |", "|---|---|---|---|---|"]
+    lines += [f"| {i} | {r['kind']}{' (both measures)' if r['both_measures'] else ''} | {r['commit'][:8]} | "
+              f"{r['seconds']} | {r['exit']} |" for i, r in enumerate(state["runs"], 1)]
+    lines += ["", "| gate | runs | compared | false alarms | planted caught | gate seconds |", "|---|---|---|---|---|---|"]
+    for name, g in state["gates"].items():
+        caught = ", ".join(f"{float(f):.0%}: {e['caught']}/{e['planted']}" for f, e in sorted(g["by_fraction"].items()))
+        lines.append(f"| {name} | {g['base']} vs {g['head']} | {g['compared']} | {len(g['false_alarms'])} | "
+                     f"{caught or '-'} | {g['seconds']} |")
     with open(os.path.join(out, "summary.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
+    shutil.copy2(os.path.join(args.work, "gate-check.json"), os.path.join(out, "summary.json"))
     print("\n".join(lines))
-    results = os.path.join(work, "results", args.machine)
-    if os.path.isdir(results):
-        shutil.copytree(results, os.path.join(out, "results"), dirs_exist_ok=True)
-    shutil.rmtree(work, ignore_errors=True)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--work", required=True, help="the scratch copy (made by `prepare`)")
+    sub = p.add_subparsers(dest="step", required=True)
+    first = sub.add_parser("prepare", help="make the scratch copy and remember the settings")
+    first.add_argument("--profile", default="small", choices=vocabulary.PROFILES)
+    first.add_argument("--backends", required=True)
+    first.add_argument("--dtypes", default="float32")
+    first.add_argument("--ops", help="comma-separated ops (default: all)")
+    first.add_argument("--plant", required=True, help="BENCH_PLANT of the planted run")
+    first.add_argument("--confirm", type=int, default=7)
+    first.add_argument("--machine", default="gate-check")
+    runs = sub.add_parser("run", help="one more run: aa (unchanged) or planted")
+    runs.add_argument("kind", choices=["aa", "planted"])
+    runs.add_argument("--both-measures", action="store_true", help="latency too (the default run)")
+    gates = sub.add_parser("gate", help="tools.compare --confirm between two runs")
+    gates.add_argument("name")
+    gates.add_argument("base", type=int)
+    gates.add_argument("head", type=int)
+    last = sub.add_parser("summary", help="summary.md / summary.json and the gate reports into OUT")
+    last.add_argument("--out", required=True)
+    args = p.parse_args()
+    if args.step == "prepare":
+        errors = vocabulary.setting_errors({"BENCH_PLANT": args.plant})
+        if errors:
+            sys.exit(f"error: {errors[0]}")
+        prepare(args)
+    elif args.step == "run":
+        run(args, args.kind, args.both_measures)
+    elif args.step == "gate":
+        gate(args, args.name, args.base, args.head)
+    else:
+        summary(args)
 
 
 if __name__ == "__main__":

@@ -8,8 +8,8 @@ measuring them again, and fail on confirmed slowdowns.
 
 The gated measure is the device time (`time_device`); latency is reported beside it. A
 case is a suspect when its head/base ratio is beyond --threshold; with --confirm R the
-suspects are measured again in R rounds of fresh processes, base then head, in this
-checkout and interpreter (--base-var / --head-var set what differs between the two, e.g.
+suspects are measured again in up to R rounds of fresh processes, base then head, in
+this checkout and interpreter (tools/remeasure.py) (--base-var / --head-var set what differs between the two, e.g.
 a planted slowdown), and a suspect is a regression only when the head's processes are
 slower than the base's as a one-sided Mann-Whitney test over processes says at --alpha
 (tools/gate.py). Without --confirm every slower suspect fails the gate.
@@ -22,12 +22,9 @@ Exit status: 0 no regression, 1 regression(s) or newly failing case(s), 2 bad in
 """
 
 import json
-import os
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 
 import numpy as np
 import pandas as pd
@@ -35,10 +32,9 @@ from tabulate import tabulate
 
 from benchmarks.harness import catalog, vocabulary
 
-from . import gate
-from .cli import (ToolError, add_results_options, check_outputs, finite, main_guard, parser, read_config, results_dir, run_asv,
-                  write_atomically)
-from .results import frame, load_file, select
+from . import gate, remeasure
+from .cli import ToolError, add_results_options, check_outputs, finite, main_guard, parser, results_dir, write_atomically
+from .results import frame, select
 
 KEYS = ["op", "case", "backend", "dtype"]
 GATED = vocabulary.MEASURE[vocabulary.GATED_MEASURE].method
@@ -128,57 +124,7 @@ def screen(base_df, head_df, threshold):
     return rows, changed, newly_failing, len(base.keys() - head.keys()), len(head.keys() - base.keys())
 
 
-def label_profile(op, label):
-    return "small" if label in op.labels("small") and label not in op.labels("reference") else "reference"
-
-
-def bench_regex(keys):
-    """An asv --bench regex selecting exactly these cases of the gated measure."""
-    names = []
-    for op_name, label, backend, dtype in keys:
-        op = catalog.find_op(op_name)
-        params = [label, backend] + ([dtype] if len(op.params) == 3 else [])
-        module = op.__module__.split(".")[-1]
-        names.append(re.escape(f"{module}.{op_name}.{GATED}(" + ", ".join(repr(p) for p in params) + ")"))
-    return "^(?:" + "|".join(names) + ")$"
-
-
-def remeasure(keys, machine, config, settings, workdir, tag):
-    """One fresh process per case (asv, this checkout, this interpreter) under `settings`:
-    {case key: seconds}."""
-    conf = read_config(config)
-    conf.update(results_dir=os.path.join(workdir, tag), html_dir=os.path.join(workdir, "html"),
-                repo=os.path.dirname(os.path.abspath(config)),
-                benchmark_dir=os.path.join(os.path.dirname(os.path.abspath(config)), conf.get("benchmark_dir", "benchmarks")))
-    temp_config = os.path.join(os.path.dirname(os.path.abspath(config)), f".asv-confirm-{os.getpid()}.json")
-    with open(temp_config, "w") as f:
-        json.dump(conf, f)
-    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=os.path.dirname(os.path.abspath(config)),
-                            capture_output=True, text=True).stdout.strip()
-    out = {}
-    try:
-        by_profile = {}
-        for key in keys:
-            by_profile.setdefault(label_profile(catalog.find_op(key[0]), key[1]), []).append(key)
-        for profile, chosen in by_profile.items():
-            env = dict(os.environ, BENCH_PROFILE=profile, **dict(settings))
-            status = run_asv("run", "--python=same", "--set-commit-hash", commit, "--machine", machine,
-                             "--bench", bench_regex(chosen), config=temp_config, env=env,
-                             stdout=subprocess.DEVNULL)
-            if status not in (0, 2):  # 2: a case failed; it then has no figure and stays unconfirmed
-                raise ToolError(f"asv run of the confirm pass exited with status {status}")
-            files = [os.path.join(root, name) for root, _, names in os.walk(os.path.join(workdir, tag))
-                     for name in names if name.endswith(".json") and name not in ("machine.json", "benchmarks.json")]
-            for path in files:
-                got = figures(frame(load_file(path)), GATED)
-                out.update({k: v[0] for k, v in got.items() if k in set(chosen)})
-    finally:
-        os.remove(temp_config)
-        shutil.rmtree(os.path.join(workdir, tag), ignore_errors=True)
-    return out
-
-
-def confirm(rows, args, machine):
+def confirm(rows, args):
     """Re-measure the slower suspects in this checkout, base and head alternating, and put
     the confirm pass's verdict on them (tools/gate.py)."""
     suspects = {r["key"]: r for r in rows if r["decision"].verdict == "suspect" and r["decision"].ratio > 1}
@@ -186,14 +132,12 @@ def confirm(rows, args, machine):
         return
     print(f"confirming {len(suspects)} suspect(s) in up to {args.confirm} round(s) of fresh processes, "
           "base and head alternating", file=sys.stderr)
-    settings = {"base": args.base_var, "head": args.head_var}
-    with tempfile.TemporaryDirectory(prefix="gate-confirm-") as workdir:
-        rounds = iter(range(10**6))
+    settings = {"base": dict(args.base_var), "head": dict(args.head_var)}
 
-        def measure(side, keys):
-            return remeasure(keys, machine, args.config, settings[side], workdir, f"{side}-{next(rounds)}")
+    def measure(side, keys):
+        return remeasure.measure(keys, GATED, settings[side])
 
-        decided = gate.confirm(list(suspects), measure, args.confirm, args.threshold, args.alpha)
+    decided = gate.confirm(list(suspects), measure, args.confirm, args.threshold, args.alpha)
     for key, (decision, base, head) in decided.items():
         suspects[key].update(decision=decision, confirm_base=base, confirm_head=head)
 
@@ -304,7 +248,7 @@ def main(argv=None):
         if stale:
             raise ToolError(f"--confirm measures this checkout, whose benchmarks differ from head's for "
                             f"{', '.join(stale)}; check out the commit that made head's results")
-        confirm(rows, args, head.machine)
+        confirm(rows, args)
     text, regressions, failing = report(rows, changed, newly_failing, args, base, head, bool(args.confirm))
     if only_base or only_head:
         text += f"\n\n{only_base} case(s) only in base, {only_head} only in head"

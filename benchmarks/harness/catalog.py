@@ -9,7 +9,8 @@ import pkgutil
 from . import measurement
 from .declaration import OpBenchmark, bytes_of
 from .frameworks import availability  # noqa: F401 - part of the catalog's surface
-from .inputs import parse_label
+from .inputs import active_profile, parse_label
+from .vocabulary import PROFILES
 
 _BENCHMARKS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -42,6 +43,15 @@ def find_op(name):
 def labels(profile):
     """{op name: its case labels in `profile`}."""
     return {op.__name__: op.labels(profile) for op in ops()}
+
+
+def profile_of(op_name, label):
+    """The profile whose case `label` is (the active one when both profiles share it)."""
+    op = find_op(op_name)
+    profiles = [p for p in PROFILES if label in op.labels(p)]
+    if not profiles:
+        raise KeyError(f"{op.__name__} has no case {label!r}")
+    return active_profile() if active_profile() in profiles else profiles[0]
 
 
 def benchmark_version(op_name):

@@ -256,7 +256,7 @@ class OpBenchmark(abc.ABC):
         reason = dtype_selection_reason(dtype) or dtype_unsupported(backend, dtype)
         if reason:
             raise NotImplementedError(reason)
-        placed = measurement.placed_case(type(self), case, backend, dtype)
+        placed = measurement.placed_case(type(self), case, backend, dtype, idle_cores=True)
         placed.pending = []  # the last batch's results are freed here, outside the timed code
         self.call, self.launch_batch = placed.call, placed.launch_batch
         self.number, self.repeat, self.warmup_time = 1, placed.repeat, setting("BENCH_WARMUP")

@@ -6,11 +6,12 @@ asv runs every (case, backend[, dtype]) and measure in a process of its own and 
 """
 
 import math
+import os
 import time
 
 import numpy as np
 
-from .frameworks import get_backend
+from .frameworks import cpu_threads, get_backend
 from .inputs import case_seed, round_to
 from .vocabulary import planted_fraction, setting
 
@@ -65,6 +66,45 @@ def batch_size(latency, out_bytes, free_bytes):
     wanted = min(MAX_BATCH, BATCH_STEP * math.ceil(BATCH_SECONDS / max(latency, 1e-7) / BATCH_STEP))
     fits = int(0.25 * free_bytes // max(out_bytes, 1))
     return max(1, min(wanted, fits))
+
+
+def _busy_seconds():
+    """(seconds of CPU every process has used, of which this process's own), Linux only."""
+    with open("/proc/stat") as f:
+        fields = [int(v) for v in f.readline().split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    own = os.times()
+    return (sum(fields) - idle) / os.sysconf("SC_CLK_TCK"), own.user + own.system
+
+
+def others_load(interval=0.25):
+    """Cores' worth of CPU that other processes used over `interval` seconds (None where
+    /proc/stat does not exist)."""
+    try:
+        busy, own = _busy_seconds()
+        time.sleep(interval)
+        busy_after, own_after = _busy_seconds()
+    except (OSError, ValueError, IndexError):
+        return None
+    return max(0.0, (busy_after - busy) - (own_after - own)) / interval
+
+
+def wait_for_idle_cores(backend_name):
+    """Wait (BENCH_IDLE_WAIT at most) until other processes leave the cores a CPU case
+    needs, else fail: with its threads descheduled, a CPU figure measures the scheduler
+    (a torch.compile'd ReLU took 12-24 ms instead of 0.05 ms on a loaded 2-core machine)."""
+    cores = os.cpu_count() or 1
+    spare = cores - cpu_threads() + 0.25  # load that still leaves every thread a core
+    deadline = time.monotonic() + setting("BENCH_IDLE_WAIT")
+    while True:
+        load = others_load()
+        if load is None or load <= spare:
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{backend_name}: other processes kept {load:.1f} of {cores} cores busy for "
+                               f"{setting('BENCH_IDLE_WAIT'):.0f} s; a CPU figure now would measure the scheduler "
+                               "(quiet the machine, or set BENCH_THREADS lower)")
+        time.sleep(1.0)
 
 
 def timed_call(placed):
@@ -163,11 +203,14 @@ class PlacedCase:
 _current = {}
 
 
-def placed_case(op, label, backend_name, dtype="float32", seed=None):
-    """The case this process measures, placed once; another one releases it first."""
+def placed_case(op, label, backend_name, dtype="float32", seed=None, idle_cores=False):
+    """The case this process measures, placed once; another one releases it first. With
+    `idle_cores` a CPU case first waits for the cores it will time on."""
     key = (op, label, backend_name, dtype, seed)
     if _current.get("key") != key:
         release()
+        if idle_cores and not get_backend(backend_name).on_gpu:
+            wait_for_idle_cores(backend_name)
         _current["case"] = PlacedCase(op, label, backend_name, dtype, seed)
         _current["key"] = key
     return _current["case"]

@@ -147,6 +147,8 @@ SETTINGS = {s.name: s for s in (
              "cap on the memory a case may use; larger cases are skipped"),
     _setting("BENCH_THREADS", None, _number(int, 1, True, "a whole number >= 1"),
              "threads of the CPU backends (default: the cores this process may use)"),
+    _setting("BENCH_IDLE_WAIT", 60.0, _number(float, 0, True, "seconds >= 0, e.g. 60"),
+             "how long a CPU case waits for other processes to leave its cores before it fails"),
     _setting("BENCH_PLANT", None, (_plant, "FRACTION:OP[/BACKEND][,...][;FRACTION:...] with 0 < FRACTION <= 1, e.g. 0.10:ReLU,MatMul/cuda;0.05:Sum"),
              "TEST ONLY: a planted slowdown, FRACTION more device work for the named ops"),
     _setting("BENCH_SITE_CACHE", None, (str, "a folder path"),

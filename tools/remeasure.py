@@ -1,0 +1,67 @@
+"""Fresh benchmark processes for chosen cases, as asv runs them but without a whole `asv
+run` per round: this process imports the suite once (as asv's forkserver does) and forks
+one child per case, which runs the benchmark through asv_runner's own entry point (the
+same setup, sampling and timer as under asv) and reports the median of its samples.
+
+The regression gate's confirm pass needs a dozen rounds of a few cases, base and head
+alternating; an `asv run` per round would spend most of its time discovering the suite.
+"""
+
+import itertools
+import json
+import os
+import signal
+import tempfile
+
+import numpy as np
+
+from benchmarks.harness import catalog
+
+BENCHMARKS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks")
+
+
+def benchmark_id(key, method):
+    """asv's id of one case of a benchmark: `module.Class.method-<index in the grid>`."""
+    op_name, label, backend, dtype = key
+    op = catalog.find_op(op_name)
+    wanted = (label, backend, dtype)[:len(op.params)]
+    index = next(i for i, combo in enumerate(itertools.product(*op.params)) if combo == wanted)
+    return f"{op.__module__.split('.')[-1]}.{op.__name__}.{method}-{index}"
+
+
+def _child(benchmark, settings, result_file):
+    from asv_runner.run import _run
+
+    os.environ.update(settings)  # read by the harness when the child places its case
+    _run((BENCHMARKS_DIR, benchmark, "{}", "None", result_file))
+
+
+def measure(keys, method, settings=None, timeout=None):
+    """{key: seconds, the median of one fresh process's samples} for each case key
+    (op, label, backend, dtype) that produced a figure, each in its own process, with the
+    `BENCH_*` settings given for these processes only."""
+    figures = {}
+    with tempfile.TemporaryDirectory(prefix="remeasure-") as folder:
+        for number, key in enumerate(keys):
+            benchmark = benchmark_id(key, method)
+            result_file = os.path.join(folder, f"{number}.json")
+            limit = timeout or catalog.find_op(key[0]).timeout
+            pid = os.fork()
+            if pid == 0:  # the child: never returns into the parent's code
+                status = 1
+                try:
+                    signal.alarm(int(limit))
+                    profile = {"BENCH_PROFILE": catalog.profile_of(key[0], key[1])}
+                    _child(benchmark, {**(settings or {}), **profile}, result_file)
+                    status = 0
+                finally:
+                    os._exit(status)
+            _, status = os.waitpid(pid, 0)
+            if status != 0 or not os.path.exists(result_file):
+                continue
+            with open(result_file) as f:
+                result = json.load(f)
+            samples = result.get("samples") if isinstance(result, dict) else None
+            if samples:
+                figures[key] = float(np.median(samples))
+    return figures
