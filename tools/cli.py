@@ -169,7 +169,12 @@ class Parser(argparse.ArgumentParser):
 
 
 def parser(prog, doc):
-    return Parser(prog=f"python -m {prog}", description=doc.split("\n\n")[0])
+    """The tool's parser: its docstring's first paragraph above the options, the rest (the
+    examples and what they do) below them, as written."""
+    summary, _, rest = doc.strip().partition("\n\n")
+    epilog = ("examples:\n" + rest) if rest.startswith("    python") else rest or None
+    return Parser(prog=f"python -m {prog}", description=summary, epilog=epilog,
+                  formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
 # --- the shared options -----------------------------------------------------------------
