@@ -30,8 +30,8 @@ except ImportError:
     Figure = None
 
 from benchmarks.harness.vocabulary import BACKEND_NAMES, TIMED_MEASURES
-from .cli import (Parser, ToolError, add_case_options, add_results_options, check_outputs, comma_list, main_guard,
-                  names_of, results_dir, write_atomically)
+from .cli import (ToolError, add_case_options, add_results_options, check_outputs, comma_list, main_guard,
+                  names_of, parser, results_dir, write_atomically)
 from .results import Selection, frame, load_all, machines as known_machines, select
 from .tables import (Peaks, average, check_backends, filter_ops, pairs_for, roofline as roofline_table,
                      short_labels, times_ms)
@@ -297,9 +297,7 @@ def parse_pairs(text):
 
 
 def parse_args(argv):
-    parts = __doc__.split("\n\n")
-    p = Parser(prog="python -m tools.plots", description=parts[0], epilog=parts[1],
-               formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = parser("tools.plots", __doc__)
     p.add_argument("chart", choices=CHARTS)
     add_results_options(p)
     add_case_options(p, "comma-separated backends to draw (default: every one that ran)", dtypes_default=["float32"])
