@@ -1,10 +1,7 @@
-import json
 import os
 import random
-import subprocess
 import sys
 import time
-from types import SimpleNamespace
 
 import pytest
 
@@ -13,6 +10,9 @@ sys.path.insert(0, ROOT)
 # CPU machines check the small profile (same ops, ranks and axes); a GPU host can run the
 # tests on the reference shapes with BENCH_PROFILE=reference.
 os.environ.setdefault("BENCH_PROFILE", "small")
+
+# The shared helpers and fixtures (repo_root, ...): tests/toolkit.py.
+pytest_plugins = ["toolkit"]
 
 
 def pytest_report_header(config):
@@ -28,29 +28,16 @@ def seed():
     return SEED
 
 
-def asv(*args, conf, env):
-    subprocess.run([sys.executable, "-m", "asv", *args, "--config", str(conf)], env=env, check=True, cwd=ROOT)
-
-
 @pytest.fixture(scope="session")
 def small_run(tmp_path_factory):
     """The whole suite at the small profile through asv, once per test session."""
-    from asv import util
+    from toolkit import asv_project
 
-    from benchmarks import backends
-
-    tmp = tmp_path_factory.mktemp("asv")
-    conf = util.load_json(os.path.join(ROOT, "asv.conf.json"), js_comments=True)
-    conf.update(repo=ROOT, benchmark_dir=os.path.join(ROOT, "benchmarks"),
-                results_dir=str(tmp / "results"), html_dir=str(tmp / "html"), env_dir=str(tmp / "env"))
-    conf_path = tmp / "asv.conf.json"
-    conf_path.write_text(json.dumps(conf))
-    # A private HOME keeps asv's machine file out of the user's.
-    env = dict(os.environ, BENCH_PROFILE="small", HOME=str(tmp))
-    env.pop(backends.SELECT_ENV, None)
-    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
-    asv("machine", "--yes", "--machine", "ci-small", conf=conf_path, env=env)
+    env = dict(os.environ, BENCH_PROFILE="small")
+    env.pop("BENCH_BACKENDS", None)
+    project = asv_project(tmp_path_factory.mktemp("asv"), machine="ci-small", env=env)
     start = time.perf_counter()
-    asv("run", "--python=same", "--set-commit-hash", commit, "--machine", "ci-small", conf=conf_path, env=env)
+    proc = project.asv(*project.run, check=False, timeout=3600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     print(f"asv run of the small profile: {time.perf_counter() - start:.0f} s")
-    return SimpleNamespace(results=tmp / "results", commit=commit, conf=conf_path, env=env, html=tmp / "html")
+    return project

@@ -42,3 +42,49 @@ def test_absent_backends_were_skipped_not_run(small_run):
     times = df[df["method"] == "time_op"]
     assert times[times["backend"].isin(absent)]["value"].isna().all()
     assert not set(absent) & set(detail.columns)
+
+
+INJECTED = '''
+from .bench_activations import ReLU
+
+
+class InjectedFailure(ReLU):
+    """ReLU whose torch version raises, as a driver error would."""
+
+    @staticmethod
+    def torch_fn(x):
+        raise RuntimeError("injected driver error")
+'''
+PRESENT_CPU = [b for b in ("mlx_cpu", "cpu") if not frameworks.BACKENDS[b].unavailable_reason()]
+
+
+@pytest.mark.skipif(len(PRESENT_CPU) < 2, reason="needs MLX and torch on the CPU")
+def test_failing_case_is_recorded_and_the_run_goes_on(tmp_path):
+    import os
+    import shutil
+
+    from toolkit import ROOT, asv_project
+
+    bench = tmp_path / "benchmarks"
+    shutil.copytree(os.path.join(ROOT, "benchmarks"), bench, ignore=shutil.ignore_patterns("__pycache__"))
+    (bench / "bench_injected.py").write_text(INJECTED)
+    project = asv_project(tmp_path, benchmark_dir=str(bench),
+                          env=dict(os.environ, BENCH_PROFILE="small", BENCH_BACKENDS=",".join(PRESENT_CPU)))
+    from tools.suite import selection_regex
+
+    labels = catalog.find_op("ReLU").labels("small") + catalog.find_op("Sigmoid").labels("small")
+    only = selection_regex(PRESENT_CPU, ["float32"], bench=r"\.(InjectedFailure|Sigmoid)\.time_", labels=labels)
+    proc = project.asv(*project.run, "-b", only, check=False, timeout=600)
+    assert "injected driver error" in proc.stdout + proc.stderr
+    built = tables.build(tables.parse_args(["--results", str(project.results)]))
+    detail = built.detailed
+    detail = detail[detail.notna().any(axis=1) | built.failed.any(axis=1)]  # the rows of cases that ran
+    injected = [r for r in detail.index if r.startswith("InjectedFailure")]
+    sigmoid = [r for r in detail.index if r.startswith("Sigmoid")]
+    assert len(injected) == 2 and len(sigmoid) == 2
+    assert built.failed.loc[injected, "cpu"].all()  # torch raised: err
+    assert detail.loc[injected, "mlx_cpu"].notna().all()  # the same cases on MLX ran
+    assert detail.loc[sigmoid, ["mlx_cpu", "cpu"]].notna().all().all()  # and so did the rest
+    markdown = built.markdown()
+    assert "| err |" in markdown.replace(" ", "").replace("|err|", "| err |")
+    assert f"Failed (2): {injected[0]} on cpu" in markdown

@@ -110,17 +110,3 @@ def test_outputs_never_overwrite_and_are_all_or_nothing(tmp_path):
 
 def test_missing_config(tmp_path):
     assert_one_line_error(tool("tools.tables", cwd=tmp_path), "cannot read asv config")
-    assert_one_line_error(tool("tools.suite", "--profile", "small", cwd=tmp_path), "no asv config")
-
-
-@pytest.mark.parametrize("args, fragment", [
-    (["--backends", "mlx_gpu,tpu"], "unknown backend(s) tpu"),
-])
-def test_suite_runner_rejects_bad_options(args, fragment, tmp_path):
-    proc = tool("tools.suite", "--config", os.path.join(ROOT, "asv.conf.json"), *args, cwd=ROOT)
-    assert_one_line_error(proc, fragment)
-
-
-def test_suite_runner_profile_choice_is_checked_by_argparse():
-    proc = tool("tools.suite", "--profile", "huge", cwd=ROOT)
-    assert proc.returncode == 2 and "Traceback" not in proc.stderr and "invalid choice" in proc.stderr

@@ -69,3 +69,16 @@ def test_sampling_budget_and_rounds_can_be_tuned(monkeypatch):
     monkeypatch.setenv("BENCH_SAMPLE_BUDGET", "lots")
     with pytest.raises(ValueError, match="BENCH_SAMPLE_BUDGET='lots'"):
         measurement.sampling(1e-3)
+
+
+def test_inputs_are_seeded_per_case_and_identical_across_processes():
+    from toolkit import run_python
+
+    code = ("import hashlib; import numpy as np; from benchmarks.harness import catalog, inputs;"
+            "op = catalog.ops()[0]; label = op.labels('small')[0];"
+            "a = op.make_inputs(op.case(label), np.random.default_rng(inputs.case_seed(op.__name__, label)));"
+            "print(hashlib.sha256(b''.join(np.asarray(x).tobytes() for x in a)).hexdigest())")
+    import os
+
+    digests = {run_python(code, env=dict(os.environ, PYTHONHASHSEED=str(s))).stdout for s in (1, 2)}
+    assert len(digests) == 1 and len(next(iter(digests)).strip()) == 64

@@ -1,15 +1,14 @@
-"""tools.compare as a CI gate, end to end and offline: asv measures three commits of a tiny
+"""tools.compare: as a CI gate, end to end and offline, asv measures three commits of a tiny
 local git "library"; the commit that makes its function 3x slower is flagged (exit 1), the
 commit that changes nothing is not (exit 0)."""
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 
-from conftest import ROOT
+from asv_fixtures import write_results
+from toolkit import assert_one_line_error, git, run_module, run_tool
 
 LIBRARY = '''
 def work(n={n}):
@@ -36,11 +35,6 @@ class Work:
     def time_work(self):
         self.work()
 '''
-
-
-def git(*args, cwd):
-    return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@localhost", *args], cwd=cwd,
-                          check=True, capture_output=True, text=True).stdout.strip()
 
 
 def commit(lib, n, doc, message):
@@ -71,19 +65,16 @@ def measured(tmp_path_factory):
     conf_path = tmp / "asv.conf.json"
     conf_path.write_text(json.dumps(conf))
     env = dict(os.environ, HOME=str(tmp), TINYLIB_DIR=str(lib))
-    asv = [sys.executable, "-m", "asv"]
-    subprocess.run(asv + ["machine", "--yes", "--machine", "box", "--config", str(conf_path)], env=env, check=True,
-                   capture_output=True)
+    run_module("asv", "machine", "--yes", "--machine", "box", "--config", conf_path, env=env, check=True)
     for name, sha in commits.items():
         git("checkout", "-q", sha, cwd=lib)
-        subprocess.run(asv + ["run", "--python=same", "--set-commit-hash", sha, "--machine", "box",
-                              "--config", str(conf_path)], env=env, check=True, capture_output=True, timeout=300)
+        run_module("asv", "run", "--python=same", "--set-commit-hash", sha, "--machine", "box", "--config", conf_path,
+                   env=env, check=True, timeout=300)
     return tmp / "results", commits
 
 
 def gate(results, base, head):
-    return subprocess.run([sys.executable, "-m", "tools.compare", base, head, "--results", str(results)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    return run_tool("compare", base, head, "--results", results, timeout=120)
 
 
 def test_three_times_slower_commit_fails_the_gate(measured):
@@ -112,9 +103,16 @@ def test_speedup_is_reported_not_failed(measured):
 
 def test_bad_gate_input(measured):
     results, commits = measured
-    proc = subprocess.run([sys.executable, "-m", "tools.compare", commits["base"], "ffffff", "--results", str(results)],
-                          cwd=ROOT, capture_output=True, text=True)
-    assert proc.returncode == 2 and proc.stderr.startswith("error: no results for commit 'ffffff'")
-    proc = subprocess.run([sys.executable, "-m", "tools.compare", "a", "b", "--factor", "0.9", "--results", str(results)],
-                          cwd=ROOT, capture_output=True, text=True)
-    assert proc.returncode == 2 and "--factor" in proc.stderr and "Traceback" not in proc.stderr
+    assert_one_line_error(gate(results, commits["base"], "ffffff"), "no results for commit 'ffffff'")
+    assert_one_line_error(run_tool("compare", "a", "b", "--factor", "0.9", "--results", results), "--factor")
+
+
+def test_compare_gates_on_timings_only(tmp_path):
+    """Tracked values are not times: a zero flag or a higher bandwidth is no regression."""
+    for commit, t, flag, bandwidth in (("a" * 40, 1e-3, 0.0, 100.0), ("b" * 40, 3e-3, 0.0, 300.0)):
+        write_results(str(tmp_path / "r"), "box", commit, {"bench_reductions.Argmax.time_op": {"dim=1 axi=0": {"cuda": t}}},
+                      settings={"bench_settings.Float32Matmul.track_tf32_allowed": {"cuda": flag},
+                                "bench_peaks.Peak.track_copy_bandwidth": {"cuda": bandwidth}})
+    proc = gate(tmp_path / "r", "a" * 8, "b" * 8)
+    assert proc.returncode == 1, proc.stderr
+    assert "1 cases compared: 1 slower" in proc.stdout and "Peak" not in proc.stdout

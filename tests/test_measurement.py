@@ -1,0 +1,43 @@
+"""Measurement: a case placed on a backend and called as a benchmark process calls it
+touches nothing outside temporary folders and reaches no network."""
+
+import pytest
+
+from benchmarks.harness import frameworks
+from toolkit import ROOT, run_python
+
+PRESENT_CPU = [b for b in ("mlx_cpu", "cpu") if not frameworks.BACKENDS[b].unavailable_reason()]
+
+AUDIT = '''
+import os, sys, tempfile
+allowed = [os.path.realpath(tempfile.gettempdir()), os.path.realpath(sys.argv[1])]
+events = []
+
+def hook(event, args):
+    if event == "socket.connect":
+        events.append(("connect", repr(args[1])))
+    elif event == "open" and args[1] is not None and isinstance(args[0], str):
+        mode = args[1] if isinstance(args[1], str) else ""
+        flags = args[2] if len(args) > 2 and isinstance(args[2], int) else 0
+        writing = any(c in mode for c in "wax+") or flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT)
+        path = os.path.realpath(args[0])
+        if writing and not any(path.startswith(a) for a in allowed) and not path.startswith("/dev/"):
+            events.append(("write", path))
+
+sys.addaudithook(hook)
+from benchmarks.harness import catalog
+from benchmarks.harness.inputs import active_profile
+for op in catalog.ops():
+    for label in op.labels(active_profile()):
+        for backend in sys.argv[2].split(","):
+            with catalog.placed(op.__name__, label, backend) as placed:
+                placed.call()
+print(events)
+'''
+
+
+@pytest.mark.skipif(not PRESENT_CPU, reason="needs a CPU backend")
+def test_a_run_makes_no_network_access_and_writes_only_temporary_caches(tmp_path):
+    proc = run_python(AUDIT, tmp_path, ",".join(PRESENT_CPU), cwd=tmp_path, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().splitlines()[-1] == "[]"
