@@ -7,7 +7,10 @@ import os
 import pandas as pd
 import pytest
 
+import re
+
 from asv_fixtures import write_results
+from toolkit import run_tool
 from tools import tables
 
 ARGMAX = "bench_reductions.Argmax.time_op"
@@ -231,3 +234,18 @@ def test_machines_and_environments_side_by_side(tmp_path, capsys):
 def test_view_options_fail_with_one_line(results, capsys, args, message):
     status, out, err = run(results, *args, capsys=capsys)
     assert status == 2 and out == "" and err.count("\n") == 1 and message in err, err
+
+
+def test_tables_show_device_time_and_roofline_on_the_committed_h100_results():
+    def tables(*args):
+        proc = run_tool("tables", "--machine", "h100", *args)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    roofline = tables("--roofline")
+    assert re.search(r"copy \d+ GB/s; matmul TFLOP/s float32 [\d.]+ \(TF32\), float32 [\d.]+ \(full FP32\)", roofline)
+    header = next(line for line in roofline.splitlines() if line.startswith("| Operation"))
+    assert all(column in header for column in ("GB/s", "TFLOP/s", "bound", "% of peak"))
+    device = tables("--measure", "device")
+    assert "device time, ms per call of a batch" in device
+    assert re.search(r"\| Softmax / dim=64x1000000 axi=-1 +\| +\d+\.\d+ \| +\d+\.\d+ \| +\d+\.\d+ \|", device)
