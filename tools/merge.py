@@ -25,9 +25,8 @@ from asv.benchmarks import Benchmarks
 
 from . import lock
 from .cli import ToolError, main_guard, parser, replace_atomically, write_bytes
-from .results import PROGRESS_SUFFIX, load_all, machines
+from .results import BENCHMARKS_FILE, PROGRESS_SUFFIX, load_all, load_benchmarks, machines
 
-BENCHMARKS_FILE = "benchmarks.json"
 MACHINE_FILE = "machine.json"
 
 
@@ -37,23 +36,6 @@ def read_bytes(path):
             return f.read()
     except OSError as exc:
         raise ToolError(f"cannot read {path} ({exc.strerror})") from None
-
-
-def load_benchmarks(folder, required):
-    path = os.path.join(folder, BENCHMARKS_FILE)
-    if not os.path.exists(path):
-        if required:
-            raise ToolError(f"{folder} has no {BENCHMARKS_FILE}; asv run writes it beside the machine "
-                            "folders: copy it from the same run (e.g. include it in the CI artifact)")
-        return {}
-    try:
-        table = asv_util.load_json(path, api_version=Benchmarks.api_version)
-    except (OSError, asv_util.UserError, ValueError, TypeError) as exc:
-        raise ToolError(f"{path} is not a readable asv benchmarks file ({str(exc).splitlines()[0]})") from None
-    if not isinstance(table, dict) or not all(isinstance(entry, dict) for entry in table.values()):
-        raise ToolError(f"{path} is not a readable asv benchmarks file (not a table of benchmarks); "
-                        "take it from the run that wrote the results")
-    return table
 
 
 def check_source(src, dest):

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 from asv import results as asv_results
+from asv.benchmarks import Benchmarks
 from asv import util as asv_util
 from asv.machine import Machine
 
@@ -367,3 +368,101 @@ def not_run(selection):
         done = set(plan["done"])
         missing += [describe(op, method, combos[i]) for i in plan["selected"] if i not in done and i < len(combos)]
     return missing
+
+
+# --- the benchmarks table asv publish needs -----------------------------------------------
+
+BENCHMARKS_FILE = "benchmarks.json"
+
+
+def load_benchmarks(folder, required):
+    path = os.path.join(folder, BENCHMARKS_FILE)
+    if not os.path.exists(path):
+        if required:
+            raise ToolError(f"{folder} has no {BENCHMARKS_FILE}; asv run writes it beside the machine "
+                            "folders: copy it from the same run (e.g. include it in the CI artifact)")
+        return {}
+    try:
+        table = asv_util.load_json(path, api_version=Benchmarks.api_version)
+    except (OSError, asv_util.UserError, ValueError, TypeError) as exc:
+        raise ToolError(f"{path} is not a readable asv benchmarks file ({str(exc).splitlines()[0]})") from None
+    if not isinstance(table, dict) or not all(isinstance(entry, dict) for entry in table.values()):
+        raise ToolError(f"{path} is not a readable asv benchmarks file (not a table of benchmarks); "
+                        "take it from the run that wrote the results")
+    return table
+
+
+def _union_params(first, more):
+    """Parameter axes holding `first`'s values and then any others of `more` (same axes)."""
+    if not first or len(first) != len(more):
+        return first or more
+    return [list(a) + [v for v in b if v not in a] for a, b in zip(first, more)]
+
+
+def latest_versions(results_dir):
+    """{machine: {benchmark: (version, params)}} of each machine's most recent results file
+    holding the benchmark (by the run's date): the definition its newest figures belong to."""
+    chosen = {}
+    for machine in machines(results_dir):
+        newest = {}
+        for _, result in sorted(load_all(results_dir, machine), key=lambda pr: pr[1].date or 0):
+            for key in result.get_all_result_keys():
+                newest[key] = (result.benchmark_version.get(key), result.get_result_params(key))
+        chosen[machine] = newest
+    return chosen
+
+
+def described_table(table, results_dir):
+    """`table` (a benchmarks.json: what asv discovered) with each benchmark's version and
+    parameters as the results know them: the version of its most recent result on any
+    machine, parameters widened by those the results carry. Benchmarks no result holds
+    keep `table`'s entry."""
+    latest = {}
+    for newest in latest_versions(results_dir).values():
+        for key, (version, params) in newest.items():
+            latest.setdefault(key, []).append((version, params))
+    described = {}
+    for key, entry in table.items():
+        if not isinstance(entry, dict) or key not in latest:
+            described[key] = entry
+            continue
+        entry = dict(entry)
+        for version, params in latest[key]:
+            entry["params"] = _union_params(entry.get("params") or [], params or [])
+        entry["version"] = latest[key][-1][0]
+        described[key] = entry
+    return described
+
+
+def publishable(results_dir, table, view):
+    """Fill the empty folder `view` with a results tree asv publish shows every machine's
+    newest figures from, whatever benchmark versions the machines ran.
+
+    asv publishes a benchmark's results only where their version equals benchmarks.json's,
+    and a benchmarks.json holds one version per benchmark: after a run of today's code
+    (asv rewrites benchmarks.json with today's versions), the committed results of another
+    machine, measured with an older definition, would vanish from the site. Each machine's
+    graphs follow that machine's newest definition of a benchmark (its older-version
+    results are left out, as asv leaves them out); in the view's copies that version is
+    recorded as the table's, so asv shows them. The real results are never changed."""
+    versions = latest_versions(results_dir)
+    wanted = {}
+    for newest in versions.values():
+        for key, (version, params) in newest.items():
+            if key in table and isinstance(table[key], dict):
+                wanted.setdefault(key, dict(table[key], version=table[key].get("version") or version))
+                wanted[key]["params"] = _union_params(wanted[key].get("params") or [], params or [])
+    full = {key: entry for key, entry in table.items()}
+    full.update(wanted)
+    for machine, newest in versions.items():
+        os.makedirs(os.path.join(view, machine))
+        shutil.copyfile(os.path.join(results_dir, machine, "machine.json"), os.path.join(view, machine, "machine.json"))
+        for _, result in load_all(results_dir, machine):
+            for key in list(result.get_all_result_keys()):
+                if key not in full or result.benchmark_version.get(key) != newest[key][0]:
+                    result.remove_result(key)
+                else:
+                    result._benchmark_version[key] = full[key].get("version")
+            result.save(view)
+    asv_util.write_json(os.path.join(view, BENCHMARKS_FILE), full, api_version=Benchmarks.api_version)
+    return full

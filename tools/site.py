@@ -29,7 +29,7 @@ from asv import util as asv_util
 from benchmarks.harness import vocabulary
 
 from .cli import ToolError, main_guard, parser, read_config, replace_atomically, run_asv, write_atomically, write_bytes
-from .results import load_all, machines
+from .results import BENCHMARKS_FILE, load_all, load_benchmarks, machines, publishable
 
 # (CDN URL in asv's index.html, npm package, version, file in the package, tarball sha512)
 ASSETS = [
@@ -181,17 +181,12 @@ def check_site_folder(html, force):
 
 
 def results_view(conf, scratch):
-    """A results folder asv can publish: the real one, or (when it lacks benchmarks.json, as a
-    fresh clone does) a view of its machine folders with a benchmarks.json from discovery."""
-    results = conf["results_dir"]
-    for machine in machines(results):
-        load_all(results, machine)  # every results file validated before anything is written
-    if os.path.isfile(os.path.join(results, "benchmarks.json")):
-        return results
+    """An empty folder for the results asv publishes, after every results file was validated
+    (before anything is written)."""
+    for machine in machines(conf["results_dir"]):
+        load_all(conf["results_dir"], machine)
     view = os.path.join(scratch, "results")
     os.makedirs(view)
-    for machine in machines(results):
-        os.symlink(os.path.join(results, machine), os.path.join(view, machine))
     return view
 
 
@@ -234,8 +229,12 @@ def publish(config, force, offline, cache):
         fresh = os.path.join(scratch, "html")
         derived = derived_config(config, scratch, results_dir=results, html_dir=fresh)
         root = os.path.dirname(os.path.abspath(config))
-        if results != conf["results_dir"]:
+        table = os.path.join(conf["results_dir"], BENCHMARKS_FILE)
+        if not os.path.isfile(table):  # none committed or run here: today's benchmarks, from discovery
             discover_benchmarks(derived, root, scratch)
+            table = os.path.join(results, BENCHMARKS_FILE)
+        # every machine's newest figures, whatever benchmark versions they were measured with
+        publishable(conf["results_dir"], load_benchmarks(os.path.dirname(table), required=True), results)
         status = run_asv("publish", config=derived, cwd=root)
         if status != 0 or not os.path.isfile(os.path.join(fresh, "index.html")):
             raise ToolError(f"asv publish exited with status {status} (its messages are above); {html} is unchanged")
