@@ -1,0 +1,76 @@
+"""tools.site publish: works on a fresh clone with the committed results, never deletes
+files it did not make without --force, and swaps a complete site in or leaves the old one."""
+
+import json
+import os
+import shutil
+
+import pytest
+
+from asv_fixtures import write_results
+from toolkit import ROOT, assert_one_line_error, commit_of, git, run_tool, snapshot
+
+
+def points(graph_file):
+    """Data points with a value in one of asv's graph files."""
+    data = json.loads(graph_file.read_text())
+    return [p for p in data if p[1] is not None and (not isinstance(p[1], list) or any(v is not None for v in p[1]))]
+
+
+def test_fresh_clone_publishes_the_committed_h100_graphs(tmp_path):
+    clone = tmp_path / "clone"
+    git("clone", "-q", ROOT, clone, cwd=tmp_path)
+    proc = run_tool("site", "publish", "--offline", cwd=clone, env=dict(os.environ, HOME=str(tmp_path)))
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    graphs = clone / "html" / "graphs" / "branch-main"
+    for machine, benchmark in (("h100", "bench_reductions.Softmax.time_device"),
+                               ("h100-fp32", "bench_settings.Float32Matmul.track_relative_error")):
+        found = list((graphs / f"machine-{machine}").rglob(f"{benchmark}.json"))
+        assert found and points(found[0]), (machine, benchmark)
+    assert git("status", "--porcelain", cwd=clone) == ""  # the clone's files are as committed
+
+
+@pytest.fixture
+def project(tmp_path):
+    """A results tree of one machine with the committed benchmarks table, and its config."""
+    results = tmp_path / "results"
+    write_results(str(results), "box", commit_of("HEAD"),
+                  {"bench_reductions.Argmax.time_op": {"dim=64x1024x128 axi=0": {"cpu": 1e-3}}})
+    shutil.copy(os.path.join(ROOT, "results", "benchmarks.json"), results / "benchmarks.json")
+    conf = tmp_path / "asv.conf.json"
+    conf.write_text(json.dumps({"version": 1, "project": "t", "repo": ROOT, "branches": ["main"],
+                                "environment_type": "existing", "benchmark_dir": os.path.join(ROOT, "benchmarks"),
+                                "results_dir": str(results), "html_dir": str(tmp_path / "html")}))
+    return conf, tmp_path / "html"
+
+
+def publish(conf, *args):
+    return run_tool("site", "publish", "--config", conf, *args, cwd=conf.parent)
+
+
+def test_files_it_did_not_make_need_force(project):
+    conf, html = project
+    html.mkdir()
+    (html / "notes.txt").write_text("mine")
+    assert_one_line_error(publish(conf), "did not make", "notes.txt", "--force")
+    assert (html / "notes.txt").read_text() == "mine"
+    assert publish(conf).returncode == 2
+    proc = publish(conf, "--force")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (html / "index.html").exists() and not (html / "notes.txt").exists()
+    proc = publish(conf)  # only its own files now: replaced without --force
+    assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def test_a_failed_publish_leaves_the_old_site_and_no_scratch(project):
+    conf, html = project
+    assert publish(conf).returncode == 0
+    before = snapshot(html)
+    # A table asv publish itself rejects, after it wrote graphs into the new folder.
+    table = json.loads((conf.parent / "results" / "benchmarks.json").read_text())
+    table["bench_reductions.Argmax.time_op"]["param_names"] = ["case"]
+    (conf.parent / "results" / "benchmarks.json").write_text(json.dumps(table))
+    proc = publish(conf)
+    assert proc.returncode == 2 and "unchanged" in proc.stderr, proc.stderr[-2000:]
+    assert snapshot(html) == before
+    assert [p for p in os.listdir(conf.parent) if p.startswith(".site-")] == []
