@@ -324,7 +324,7 @@ def distinct_list(what):
         if len(names) < 2:
             raise ToolError(f"name at least two {what}s, separated by commas")
         if len(set(names)) < len(names):
-            raise ToolError(f"{text!r} names an {what} twice; name each once")
+            raise ToolError(f"{text!r} names one {what} twice; name each once")
         return names
     return parse
 
