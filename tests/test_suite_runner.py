@@ -1,6 +1,7 @@
 """tools.suite: which asv parameter combinations it runs, the machine it files results
 under, and its refusals of bad options."""
 
+import json
 import os
 import re
 
@@ -33,7 +34,7 @@ def test_suite_selects_present_backends_and_gpu_only_reduced_dtypes():
         "bench_linalg.MatMul.time_device('dim=1 dim=1', 'cuda', 'float32')",
         "bench_linalg.MatMul.time_device('dim=1 dim=1', 'cuda', 'bfloat16')",
     }
-    only_sort = suite.selection_regex(["cuda"], vocabulary.DTYPES, "Sort")
+    only_sort = suite.selection_regex(["cuda"], vocabulary.DTYPES, ["Sort"])
     assert {n for n in asv_names(vocabulary.BACKEND_NAMES, vocabulary.DTYPES) if re.search(only_sort, n)} == {
         "bench_reductions.Sort.time_op('dim=1 axi=0', 'cuda')"}
 
@@ -52,3 +53,31 @@ def test_bad_options_are_one_line(args, fragment):
 
 def test_missing_config(tmp_path):
     assert_one_line_error(run_tool("suite", "--profile", "small", cwd=tmp_path), "no asv config")
+
+
+def test_small_profile_suffix_is_added_once(tmp_path, monkeypatch):
+    """asv's machine file already knows `host-small` (a first small run): the next small run
+    files under `host-small` again, not `host-small-small`."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / ".asv-machine.json").write_text(json.dumps({"version": 1, "box-small": {"machine": "box-small"}}))
+    assert suite.default_machine("small") == "box-small"
+    assert suite.default_machine("reference") == "box"
+
+
+def test_the_recorded_machine_has_cpu_ram_and_os(tmp_path, monkeypatch):
+    """asv records these details only for a machine named like the host: any name gets them."""
+    from asv.machine import Machine
+    from toolkit import asv_project
+
+    project = asv_project(tmp_path, machine="first")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("PYTHONPATH", ROOT)  # the config loads the checkpoint plugin from ./tools
+    suite.record_machine("other", str(project.conf))
+    recorded = json.loads((tmp_path / ".asv-machine.json").read_text())["other"]
+    defaults = Machine.get_defaults()
+    for key in ("cpu", "ram", "os", "num_cpu", "arch"):
+        assert recorded[key] == defaults[key] and recorded[key], key
+
+
+def test_tables_refuse_a_machine_named_twice():
+    assert_one_line_error(run_tool("tables", "--machines", "h100,h100"), "names one machine twice")

@@ -40,7 +40,7 @@ from benchmarks.harness.frameworks import cpu_threads
 from . import lock, tables
 from .asv_output import AsvOutput, short_name
 from .cli import (ToolError, add_case_options, machine_name, main_guard, names_of, parser, read_config,
-                  replace_atomically, require_asv, run_asv, write_bytes)
+                  replace_atomically, run_asv, write_bytes)
 from .results import PROGRESS_SUFFIX, frame, read_progress, select
 
 SMALL_SUFFIX = "-small"
@@ -145,16 +145,19 @@ def check_settings(args):
 
 
 def record_machine(machine, config):
-    # asv fills cpu, ram and os only for the machine named like this host: give them always.
-    # Its chatter ("No information stored about machine ...") is shown only if it fails.
-    details = Machine.get_defaults()
-    options = [f"--{key}={details[key]}" for key in ("os", "arch", "cpu", "num_cpu", "ram")]
-    done = subprocess.run([sys.executable, "-m", "asv", "machine", "--yes", "--machine", machine, *options,
-                           "--config", os.path.abspath(config)], cwd=os.path.dirname(os.path.abspath(config)),
-                          capture_output=True, text=True)
-    if done.returncode != 0:
-        sys.stderr.write(done.stdout + done.stderr)
-    require_asv(done.returncode, "asv machine")
+    # asv fills cpu, ram and os only for the machine named like this host, and `asv machine`
+    # drops options equal to the host's defaults: fill the missing details through its API.
+    from asv.machine import MachineCollection
+
+    try:
+        try:
+            known = MachineCollection.load(machine)
+        except asv_util.UserError:
+            known = {}
+        missing = {k: v for k, v in Machine.get_defaults().items() if not known.get(k)}
+        Machine.load(machine_name=machine, **dict(missing, machine=machine))
+    except (OSError, ValueError, asv_util.UserError) as exc:
+        raise ToolError(f"cannot record machine {machine!r} in asv's machine file ({exc})") from None
 
 
 # --- before the run ---------------------------------------------------------------------
