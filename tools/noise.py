@@ -16,7 +16,7 @@ import sys
 import numpy as np
 from tabulate import tabulate
 
-from .errors import ToolError, main_guard
+from .cli import ToolError, main_guard
 from .results import MEASURES, frame, load_file
 
 KEYS = ["op", "method", "case", "backend", "dtype"]
