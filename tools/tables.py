@@ -2,17 +2,21 @@
 
     python -m tools.tables                      # latest results: the reference layout
     python -m tools.tables --measure device     # the same layout, device time per call
-    python -m tools.tables --dtype bfloat16     # the ops measured in bfloat16
+    python -m tools.tables --dtypes bfloat16    # the ops measured in bfloat16 (--dtypes float16,bfloat16: both)
     python -m tools.tables --roofline           # bytes, FLOPs, GB/s, TFLOP/s, % of measured peak
     python -m tools.tables --machines m1,m2 --backend mlx_gpu --ops Softmax,MatMul
     python -m tools.tables --envs E1,E2 --backend mlx_cpu    # e.g. two MLX releases
-    python -m tools.tables --machine h100 --csv out/         # also CSV files
+    python -m tools.tables --machine h100 --csv out/ --markdown out/tables.md   # also CSV and Markdown files
 
 Times are the median of asv's samples, in milliseconds. `--measure latency` (the default,
 the reference table's measure) is one call and its completion barrier; `--measure device`
 is the device time per call of a batch launched back to back (CUDA events for torch on
 CUDA). A speedup column "a/b" is (t_b - t_a) / t_a: "+x%" means a is faster, as in the
 reference. "nan" marks a backend that has no figure for that case, "err" a case that failed.
+Cases without a figure on any backend (the other profile's shapes: asv's grid holds both)
+are left out and counted under the table. Results of a run that measured device time only
+are shown in device time. `--markdown FILE` writes what is printed to FILE as well; output
+folders are created.
 """
 
 import math
@@ -93,6 +97,8 @@ def times_ms(df, measure="latency", dtype="float32"):
               .pivot_table(index="row", columns="backend", values="failed", aggfunc="first", fill_value=False))
     table = table.reindex(order["row"]) * 1e3
     failed = failed.reindex(index=table.index, columns=table.columns, fill_value=False).astype(bool)
+    shown = table.notna().any(axis=1) | failed.any(axis=1)
+    table, failed = table[shown], failed[shown]
     ran = [b for b in table.columns if table[b].notna().any() or failed[b].any()]
     columns = [b for b in BACKEND_ORDER if b in ran] + sorted(b for b in ran if b not in BACKEND_ORDER)
     return table[columns], order.set_index("row")["op"], failed[columns]
@@ -280,7 +286,8 @@ def parse_args(argv):
     p.add_argument("--measure", choices=list(MEASURES),
                    help="latency: one call and its barrier (the default); device: device time per call "
                         "of a batch (the default of --roofline)")
-    p.add_argument("--dtype", choices=vocabulary.DTYPES, default="float32", help="dtype of the cases shown (default float32)")
+    p.add_argument("--dtypes", "--dtype", type=names_of("dtype(s)", vocabulary.DTYPES), default=["float32"],
+                   help="comma-separated dtypes of the cases shown, tables for each (default float32)")
     p.add_argument("--ops", type=comma_list, help="comma-separated ops to show, any letter case (default: all)")
     p.add_argument("--backends", type=names_of("backend(s)", vocabulary.BACKEND_NAMES),
                    help="comma-separated backends to show (default: every one that ran)")
@@ -291,10 +298,11 @@ def parse_args(argv):
     p.add_argument("--envs", type=distinct_list("environment"),
                    help="comma-separated asv environments side by side (e.g. two releases); needs --backend")
     p.add_argument("--backend", choices=vocabulary.BACKEND_NAMES, help="the backend shown by --machines / --envs")
-    p.add_argument("--markdown", metavar="FILE", help="write the Markdown tables to FILE instead of stdout")
-    p.add_argument("--csv", metavar="DIR", help="also write the tables as CSV files into DIR")
+    p.add_argument("--markdown", metavar="FILE", help="also write the Markdown tables to FILE (folders created)")
+    p.add_argument("--csv", metavar="DIR", help="also write the tables as CSV files into DIR (created if missing)")
     p.add_argument("--force", action="store_true", help="overwrite existing output files")
     args = p.parse_args(argv)
+    args.measure_chosen = args.measure is not None
     args.measure = args.measure or ("device" if args.roofline else "latency")
     if args.force and not (args.markdown or args.csv):
         raise ToolError("--force only applies to --markdown or --csv output; add one of them or drop --force")
@@ -310,8 +318,8 @@ def parse_args(argv):
         raise ToolError("--envs already names the environments; drop --env")
     if args.roofline and (args.machines or args.envs):
         raise ToolError("--roofline shows one result set; drop --machines / --envs")
-    if args.csv and not os.path.isdir(args.csv):
-        raise ToolError(f"--csv {args.csv} is not a folder; create it first")
+    if args.csv and os.path.exists(args.csv) and not os.path.isdir(args.csv):
+        raise ToolError(f"--csv {args.csv} is not a folder; name a folder (it is created if missing)")
     if args.markdown and args.csv and os.path.dirname(os.path.abspath(args.markdown)) == os.path.abspath(args.csv) \
             and os.path.basename(args.markdown).endswith(".csv"):
         raise ToolError(f"--markdown {args.markdown} would sit among the CSV files --csv {args.csv} writes; choose another name")
@@ -380,7 +388,12 @@ def reference(selection, df, measure="latency", dtype="float32"):
     times, ops, failed = times_ms(df, measure, dtype)
     if times.empty:
         raise ToolError(f"{selection.path} has no {measure} timings in {dtype}: every backend was skipped")
-    return Tables(selection, df, detailed(times), average(times, ops), failed, not_run(selection), measure, dtype)
+    tables = Tables(selection, df, detailed(times), average(times, ops), failed, not_run(selection), measure, dtype)
+    hidden = measured(df, measure, dtype)["row"].nunique() - len(times)
+    if hidden:
+        tables.lines.append(f"Not shown: {hidden} case(s) without a figure on any backend "
+                            "(the other profile's shapes, or skipped everywhere).")
+    return tables
 
 
 def load(args, machine=None, env=None):
@@ -396,28 +409,40 @@ def check_backends(df, wanted):
         raise ToolError(f"unknown backend(s) {', '.join(unknown)}; these results have: {', '.join(sorted(known))}")
 
 
-def build(args):
+def has_timings(df, measure, dtype):
+    return ((df["method"] == MEASURES[measure]) & (df["dtype"] == dtype) & (df["status"] != "skipped")).any()
+
+
+def build(args, dtype="float32"):
+    """The report of one dtype; without --measure, device time for results that have no
+    latency (a run that measured device time only)."""
     if args.machines or args.envs:
-        return build_side_by_side(args)
+        return build_side_by_side(args, dtype)
     selection, df = load(args)
     wanted = args.backends or []
     check_backends(df, wanted)
+    measure = args.measure
+    if not args.measure_chosen and not has_timings(df, measure, dtype) and has_timings(df, "device", dtype):
+        measure = "device"
     if args.roofline:  # the peaks of every backend of a device set its ceilings
-        return build_roofline(args, selection, df, wanted)
+        return build_roofline(args, selection, df, wanted, dtype, measure)
     if wanted:
         df = df[df["backend"].isin(wanted)]
-    return reference(selection, df, args.measure, args.dtype)
+    report = reference(selection, df, measure, dtype)
+    if measure != args.measure:
+        report.lines.insert(1, f"(no {args.measure} timings in these results: device time shown)")
+    return report
 
 
-def build_roofline(args, selection, df, wanted):
-    table, peaks = roofline(df, args.measure, args.dtype, wanted)
+def build_roofline(args, selection, df, wanted, dtype, measure):
+    table, peaks = roofline(df, measure, dtype, wanted)
     if table.empty:
-        raise ToolError(f"{selection.path} has no {args.measure} timings in {args.dtype} to place on the roofline")
+        raise ToolError(f"{selection.path} has no {measure} timings in {dtype} to place on the roofline")
     backends = [b for b in BACKEND_ORDER if b in set(table["backend"])] + sorted(
         set(table["backend"]) - set(BACKEND_ORDER))
     s = selection
     lines = [f"Results: machine {s.machine}, commit {s.commit[:8]}, environment {s.env}, "
-             f"{args.dtype}, {args.measure} time", "",
+             f"{dtype}, {measure} time", "",
              "Measured peaks (bench_peaks.Peak, best backend of the device): " + "; ".join(peaks.describe(backends)),
              "MB: minimum bytes moved (inputs read once, result written once); GFLOP: matrix products only; "
              "% of peak: the roofline time max(bytes / bandwidth, FLOPs / matmul rate) over the measured time."]
@@ -429,10 +454,10 @@ def build_roofline(args, selection, df, wanted):
     return Report(lines, {"roofline.csv": table.set_index("row")})
 
 
-def build_side_by_side(args):
+def build_side_by_side(args, dtype):
     kind = "machine" if args.machines else "environment"
     return side_by_side_report(results_dir(args), kind, args.machines or args.envs, args.backend, args.measure,
-                               args.dtype, machine=args.machine, commit=args.commit, ops=args.ops)
+                               dtype, machine=args.machine, commit=args.commit, ops=args.ops)
 
 
 def side_by_side_report(folder, kind, names, backend, measure="latency", dtype="float32",
@@ -456,20 +481,29 @@ def side_by_side_report(folder, kind, names, backend, measure="latency", dtype="
 @main_guard
 def main(argv=None):
     args = parse_args(argv)
-    result = build(args)
-    text = result.markdown()
+    reports = [(dtype, build(args, dtype)) for dtype in args.dtypes]
+    text = "\n".join(report.markdown() for _, report in reports)
     outputs = []
-    if args.csv:
-        outputs += [(os.path.join(args.csv, name), table.to_csv(index_label="Operation", float_format="%.6g"))
-                    for name, table in result.csv.items()]
+    if args.csv:  # detailed.csv, and detailed-bfloat16.csv for another dtype
+        outputs += [(os.path.join(args.csv, name if dtype == "float32" else name.replace(".csv", f"-{dtype}.csv")),
+                     table.to_csv(index_label="Operation", float_format="%.6g"))
+                    for dtype, report in reports for name, table in report.csv.items()]
     if args.markdown:
         outputs.append((args.markdown, text))
+    for path, _ in outputs:
+        make_folder(os.path.dirname(os.path.abspath(path)))
     check_outputs([path for path, _ in outputs], args.force)  # every target before writing any
     for path, content in outputs:
         write_atomically(path, content, force=args.force)
-    if not args.markdown:
-        sys.stdout.write(text)
+    sys.stdout.write(text)
     return 0
+
+
+def make_folder(folder):
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as exc:
+        raise ToolError(f"cannot create folder {folder} ({exc.strerror}); choose another place") from None
 
 
 if __name__ == "__main__":
