@@ -109,6 +109,7 @@ def bars(df, measure="latency", dtype="float32", title=""):
     times, ops, failed = times_ms(df, measure, dtype)
     if times.empty:
         raise ToolError(f"no {measure} timings in {dtype} to draw")
+    ops = ops.reindex(times.index)  # cases without any figure (the other profile's labels) are left out
     names = list(dict.fromkeys(ops))
     fig, cells = _grid(names, 4.6, 3.4)
     for ax, op in zip(cells, names):
