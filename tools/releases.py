@@ -1,8 +1,8 @@
 """Released MLX (and PyTorch) versions: side by side, or filed under MLX's own commits.
 
-    python -m tools.releases compare --mlx 0.31.2 0.32.4 --profile small --backends mlx_cpu,cpu
-    python -m tools.releases compare --mlx 0.32.4 --torch 2.12.0 2.13.0
-    python -m tools.releases record --mlx-repo ~/src/mlx --mlx 0.31.2 0.32.4
+    python -m tools.releases compare --mlx 0.31.2,0.32.4 --profile small --backends mlx_cpu,cpu
+    python -m tools.releases compare --mlx 0.32.4 --torch 2.12.0,2.13.0
+    python -m tools.releases record --mlx-repo ~/src/mlx --mlx 0.31.2,0.32.4
     python -m tools.releases record --mlx-repo ~/src/mlx          # the mlx installed here
 
 compare: asv makes one virtualenv per (mlx, torch) pair from their wheels (the `include`
@@ -16,6 +16,7 @@ commit of MLX's tag v<version>, into asv.mlx.conf.json's results (results-mlx/):
 history of MLX commits gets its release points without building MLX.
 """
 
+import argparse
 import importlib.metadata
 import json
 import os
@@ -29,7 +30,7 @@ from asv import util as asv_util
 from benchmarks.harness import catalog, vocabulary
 
 from . import lock, suite, tables
-from .cli import ToolError, add_case_options, machine_name, main_guard, parser, replace_atomically, run_asv, write_bytes
+from .cli import ToolError, add_case_options, comma_list, machine_name, main_guard, parser, replace_atomically, run_asv, write_bytes
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VERSION = re.compile(r"^\d+(\.\d+){1,3}$")
@@ -80,7 +81,8 @@ def selection(args):
     if not backends:
         raise ToolError("none of the chosen backends is present on this machine (reasons above)")
     labels = sorted({label for op_labels in catalog.labels(args.profile).values() for label in op_labels})
-    return backends, suite.selection_regex(backends, args.dtypes, args.ops, args.bench, labels)
+    return backends, suite.selection_regex(backends, args.dtypes, args.ops, args.bench, labels,
+                                           suite.DEFAULT_MEASURES)
 
 
 def compare(args):
@@ -164,9 +166,10 @@ def parse_args(argv):
     for name in ("compare", "record"):
         c = sub.add_parser(name)
         c.error = p.error  # one-line errors from the subcommands too
-        c.add_argument("--mlx", nargs="+", required=name == "compare", metavar="VERSION", help="MLX releases")
-        c.add_argument("--torch", nargs="+", default=["2.13.0"], metavar="VERSION",
-                       help="torch releases (default 2.13.0; record uses the first)")
+        c.add_argument("--mlx", type=versions, required=name == "compare", metavar="VERSIONS",
+                       help="comma-separated MLX releases, e.g. 0.31.2,0.32.4")
+        c.add_argument("--torch", type=versions, default=["2.13.0"], metavar="VERSIONS",
+                       help="comma-separated torch releases (default 2.13.0; record uses the first)")
         c.add_argument("--mlx-backend", choices=["cpu", "cuda"], default="cpu",
                        help="Linux: MLX's CPU package or its CUDA 13 package (default cpu)")
         c.add_argument("--profile", choices=vocabulary.PROFILES)
@@ -179,12 +182,21 @@ def parse_args(argv):
         if name == "record":
             c.add_argument("--mlx-repo", required=True, help="a git clone of MLX with its tags")
     args = p.parse_args(argv)
-    for version in (args.mlx or []) + args.torch:
-        if not VERSION.match(version):
-            raise ToolError(f"{version!r} is not a release number like 0.32.4")
     suite.check_settings(args)
     suite.check_bench(args.bench)
     return args
+
+
+def versions(text):
+    """An argparse type: a comma list of release numbers, each named once."""
+    found = comma_list(text)
+    bad = [v for v in found if not VERSION.match(v)] or ([] if found else [text])
+    if bad:
+        raise argparse.ArgumentTypeError(f"{bad[0]!r} is not a release number like 0.32.4 "
+                                         "(several: comma-separated, e.g. 0.31.2,0.32.4)")
+    if len(set(found)) < len(found):
+        raise argparse.ArgumentTypeError(f"{text!r} names a release twice")
+    return found
 
 
 @main_guard
