@@ -76,19 +76,19 @@ def main(argv=None):
     print(f"run 2: {second.path} ({second.machine}, {second.commit[:8]}, {second.env})")
     print(f"cases of at least {args.min_us:g} us in both runs; |delta| = |t2 / t1 - 1|\n")
     print(tabulate([[r["measure"], *_cells(r)] for r in rows],
-                   headers=["measure", "cases", "median |delta|", "95th percentile", "max"],
+                   headers=["measure", "cases", "median abs(delta)", "95th percentile", "max"],
                    tablefmt="pipe", disable_numparse=True))
     # One backend's noise can hide behind another's: the same runs, one backend at a time.
     per_backend = [r for b in sorted(both["backend"].unique()) for r in summary(both, b)]
     print("\nper backend:")
     print(tabulate([[r["backend"], r["measure"], *_cells(r)] for r in per_backend],
-                   headers=["backend", "measure", "cases", "median |delta|", "95th percentile", "max"],
+                   headers=["backend", "measure", "cases", "median abs(delta)", "95th percentile", "max"],
                    tablefmt="pipe", disable_numparse=True))
     worst = both.sort_values("delta", ascending=False).head(args.worst)
     print(f"\nmost moved ({len(worst)}):")
     print(tabulate([[f"{r.op} / {r.case} on {r.backend} {r.dtype}", r.method, f"{r.value_1 * 1e6:.1f}",
                      f"{r.value_2 * 1e6:.1f}", f"{100 * r.delta:.1f} %"] for r in worst.itertuples()],
-                   headers=["case", "measure", "run 1 us", "run 2 us", "|delta|"], tablefmt="pipe",
+                   headers=["case", "measure", "run 1 us", "run 2 us", "abs(delta)"], tablefmt="pipe",
                    disable_numparse=True))
     over = [r for r in rows if r["median"] > args.median or r["p95"] > args.p95]
     for r in over:
