@@ -15,6 +15,7 @@ copies the files the pages use into html/vendor/ and points the pages there.
 import base64
 import hashlib
 import io
+import itertools
 import os
 import json
 import re
@@ -24,7 +25,9 @@ import tarfile
 import tempfile
 import urllib.request
 
+from asv import results as asv_results
 from asv import util as asv_util
+from asv.benchmarks import Benchmarks
 
 from benchmarks.harness import vocabulary
 
@@ -234,10 +237,13 @@ def publish(config, force, offline, cache):
             discover_benchmarks(derived, root, scratch)
             table = os.path.join(results, BENCHMARKS_FILE)
         # every machine's newest figures, whatever benchmark versions they were measured with
-        publishable(conf["results_dir"], load_benchmarks(os.path.dirname(table), required=True), results)
+        full = publishable(conf["results_dir"], load_benchmarks(os.path.dirname(table), required=True), results)
+        without_paths(results)
+        data_first(results, full)
         status = run_asv("publish", config=derived, cwd=root)
         if status != 0 or not os.path.isfile(os.path.join(fresh, "index.html")):
             raise ToolError(f"asv publish exited with status {status} (its messages are above); {html} is unchanged")
+        show_points(fresh)
         count = vendor(fresh, cache) if offline else 0
         replace_atomically(os.path.join(fresh, MANIFEST), write_bytes(json.dumps(files_under(fresh)).encode()))
         if os.path.lexists(html):
@@ -246,6 +252,77 @@ def publish(config, force, offline, cache):
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return count
+
+
+# --- what the site shows ----------------------------------------------------------------
+
+PATH_ENV = re.compile(r"^existing-py_(?P<path>.*)$")
+
+
+def without_paths(view):
+    """Environments named by an interpreter's path (`asv run --python=same` without
+    tools/asv_environment.py: `existing-py_opt_torch_.venv_bin_python3`) renamed in the
+    view's copies to what the path tells of the Python version (`existing-py3`): no local
+    paths on a public site. Files named by versions are left as they are."""
+    for machine in machines(view):
+        for path, result in load_all(view, machine):
+            m = PATH_ENV.match(result.env_name)
+            if not m:
+                continue
+            version = re.search(r"python(\d+(?:\.\d+)*)$", m.group("path"))
+            python = version.group(1) if version else ""
+            result._env_name = f"existing-py{python}"
+            result._python = python
+            result._params["python"] = python
+            result._filename = asv_results.get_filename(machine, result.commit_hash, result.env_name)
+            os.remove(path)
+            result.save(view)
+
+
+def data_first(view, table):
+    """The view's benchmarks.json with each parameter's values reordered, those with the
+    most figures first. asv's benchmark page opens on the first values of each parameter
+    (up to 8 curves: the first 8 cases on the first backend in float32), and its grid's
+    thumbnails and the default graph were empty whenever those had no figures (a CPU
+    machine has none on mlx_gpu, a small run none on the reference cases). Results keep
+    their own order; asv matches them to the table by value. Benchmarks without any figure
+    are left out of the view: their grid thumbnail and page could only be empty."""
+    counts = {}
+    for machine in machines(view):
+        for _, result in load_all(view, machine):
+            for key in result.get_all_result_keys():
+                params = result.get_result_params(key) or []
+                values = result.get_result_value(key, params)
+                per_axis = counts.setdefault(key, [{} for _ in params])
+                for combo, value in zip(itertools.product(*params), values):
+                    if value is not None and value == value:  # a figure: not failed, not skipped
+                        for axis, v in zip(per_axis, combo):
+                            axis[v] = axis.get(v, 0) + 1
+    # a benchmark no machine has a figure of (e.g. the opt-in memory measure) is left out
+    table = {key: entry for key, entry in table.items()
+             if key in counts and (not counts[key] or any(counts[key][0].values()))}
+    for key, entry in table.items():
+        if entry.get("params") and len(counts[key]) == len(entry["params"]):
+            entry["params"] = [sorted(axis, key=lambda v, c=c: -c.get(v, 0))  # stable: ties keep their order
+                               for axis, c in zip(entry["params"], counts[key])]
+    asv_util.write_json(os.path.join(view, BENCHMARKS_FILE), table, api_version=Benchmarks.api_version)
+
+
+# asv's grid draws each thumbnail as a line through its commits: a benchmark measured at one
+# commit (every benchmark of a first run) was an empty box. Its points are drawn too.
+THUMBNAIL_LINES = re.compile(r"(lines: \{\s*show: true,\s*lineWidth: 2\s*\},)(?! points:)")
+
+
+def show_points(html):
+    """Draw the points of the grid's thumbnails (asv's summarygrid.js), not only lines;
+    returns whether asv's file had the expected options."""
+    path = os.path.join(html, "summarygrid.js")
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    text, count = THUMBNAIL_LINES.subn(r"\1 points: {show: true, radius: 2, fill: true},", text)
+    if count:
+        write_atomically(path, text, force=True)
+    return bool(count)
 
 
 @main_guard
