@@ -44,13 +44,13 @@ LATENCY = vocabulary.MEASURE["latency"].method
 def resolve(ref, config):
     """The commit hash a git ref names in the config's repository (asv's own lookup), or
     the ref itself, taken as a hash prefix of recorded results."""
-    from asv.config import Config
-    from asv.repo import get_repo
     from asv import util as asv_util
+    from asv.config import Config
+    from asv.repo import NoSuchNameError, get_repo
 
     try:
         return get_repo(Config.load(config)).get_hash_from_name(ref)
-    except (asv_util.UserError, OSError, subprocess.CalledProcessError, ValueError, AttributeError):
+    except (NoSuchNameError, asv_util.UserError, asv_util.ProcessError, OSError, ValueError, AttributeError):
         return ref
 
 
