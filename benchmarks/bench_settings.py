@@ -40,3 +40,11 @@ class Float32Matmul:
         return float(self.backend.settings().get("fp32_matmul") == "tf32 allowed")
 
     track_tf32_allowed.unit = "flag"
+
+    def track_cpu_threads(self, backend):
+        """Threads a CPU backend computes with (BENCH_THREADS; NaN on GPU backends)."""
+        self.backend.apply_settings()
+        threads = self.backend.settings().get("threads") if not self.backend.on_gpu else None
+        return float("nan") if threads is None else float(threads)
+
+    track_cpu_threads.unit = "threads"

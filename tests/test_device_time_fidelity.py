@@ -12,7 +12,7 @@ import time
 import numpy as np
 import pytest
 
-from benchmarks.harness import catalog, measurement
+from benchmarks.harness import catalog
 from benchmarks.harness.frameworks import BACKENDS
 from benchmarks.harness.inputs import active_profile
 
@@ -28,7 +28,11 @@ def independent_seconds(op, placed, calls=50, batches=5):
     arrays = [mx.array(a) for a in op.framework_inputs("mlx", placed.arrays)]
     mx.eval(arrays)
     fn, static = op.mlx_fn, placed.case.static
-    mx.eval(fn(*arrays, **static))  # warm-up
+    out = fn(*arrays, **static)
+    mx.eval(out)  # warm-up
+    # The batch keeps its outputs until the barrier: at most a quarter of free memory.
+    calls = max(2, min(calls, int(0.25 * placed.backend.free_memory() // max(out.nbytes, 1))))
+    del out
     per_call = []
     for _ in range(batches):
         mx.synchronize()
@@ -55,17 +59,21 @@ def suite_seconds(placed, samples=15):
 
 
 def test_mlx_device_time_matches_an_independent_measurement():
-    differences, shown = [], []
+    differences, failing = [], []
     for op in catalog.ops():
         for label in op.labels(active_profile()):
-            with catalog.placed(op.__name__, label, BACKEND) as placed:
-                ours = suite_seconds(placed)
-                if ours < LEAST_SECONDS:
-                    continue
-                theirs = independent_seconds(op, placed)
+            try:
+                with catalog.placed(op.__name__, label, BACKEND) as placed:
+                    ours = suite_seconds(placed)
+                    if ours < LEAST_SECONDS:
+                        continue
+                    theirs = independent_seconds(op, placed)
+            except RuntimeError as exc:  # MLX's own failures (its CUDA Sort) are the correctness tests' to show
+                failing.append(f"{op.__name__} {label}: {exc}")
+                continue
             differences.append(abs(ours / theirs - 1))
-            shown.append(f"{op.__name__} {label}: suite {ours * 1e6:.1f} us, independent {theirs * 1e6:.1f} us")
-    print("\n".join(shown))
+            print(f"{op.__name__} {label}: suite {ours * 1e6:.1f} us, independent {theirs * 1e6:.1f} us", flush=True)
+    print("\n".join(["cases MLX failed:"] + failing))
     assert differences, "no case of at least 50 us"
     median = float(np.median(differences))
     print(f"{len(differences)} cases >= 50 us: median |difference| {median:.2%}, "

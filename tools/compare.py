@@ -2,17 +2,19 @@
 measuring them again, and fail on confirmed slowdowns.
 
     python -m tools.compare BASE HEAD                       # commits: hashes, tags, HEAD~1, branches
-    python -m tools.compare HEAD~1 HEAD --confirm 4         # re-measure suspects, base/head alternating
+    python -m tools.compare HEAD~1 HEAD --confirm 7         # re-measure suspects, base/head alternating
     python -m tools.compare v1 v2 --machine h100 --json gate.json
-    python -m tools.compare C C --base-env E1 --head-env E2  # two environments of one commit
+    python -m tools.compare C C --base-env E1 --head-env E2 --confirm 7 \
+        --base-python .asv/env/E1/bin/python --head-python .asv/env/E2/bin/python
 
 The gated measure is the device time (`time_device`); latency is reported beside it. A
-case is a suspect when its head/base ratio is beyond --threshold; with --confirm R the
+case is a suspect when its head/base ratio is beyond --threshold. With --confirm R the
 suspects are measured again in up to R rounds of fresh processes, base then head, in
-this checkout and interpreter (tools/remeasure.py) (--base-var / --head-var set what differs between the two, e.g.
-a planted slowdown), and a suspect is a regression only when the head's processes are
-slower than the base's as a one-sided Mann-Whitney test over processes says at --alpha
-(tools/gate.py). Without --confirm every slower suspect fails the gate.
+this checkout (tools/remeasure.py): under --base-python / --head-python when the two ran
+in different environments (e.g. two MLX releases), with --base-var / --head-var when they
+differ by a setting (e.g. a planted slowdown). A suspect is a regression only when the
+head's processes are slower than the base's, as a one-sided Mann-Whitney test over
+processes says at --alpha (tools/gate.py). Without --confirm every slower suspect fails.
 
 A case whose benchmark version differs between the two (its op's declaration or the
 harness's meaning of the measure changed) is "benchmark changed, not comparable", never a
@@ -21,9 +23,10 @@ regression. A case that had a figure in base and failed in head is newly failing
 Exit status: 0 no regression, 1 regression(s) or newly failing case(s), 2 bad input.
 """
 
+import dataclasses
 import json
+import os
 import re
-import subprocess
 import sys
 
 import numpy as np
@@ -83,6 +86,9 @@ def parse_args(argv):
                    help="a setting of the base's confirm processes (repeatable)")
     p.add_argument("--head-var", action="append", default=[], type=assignment, metavar="BENCH_X=V",
                    help="a setting of the head's confirm processes (repeatable)")
+    p.add_argument("--base-python", help="interpreter of the base's environment, for the confirm pass "
+                                         "(default: this one)")
+    p.add_argument("--head-python", help="interpreter of the head's environment (default: this one)")
     p.add_argument("--json", help="also write the report as JSON (for CI bots)")
     p.add_argument("--force", action="store_true", help="overwrite the --json file")
     p.add_argument("--all", action="store_true", help="list every case, not only the changed ones")
@@ -127,15 +133,22 @@ def screen(base_df, head_df, threshold):
 def confirm(rows, args):
     """Re-measure the slower suspects in this checkout, base and head alternating, and put
     the confirm pass's verdict on them (tools/gate.py)."""
-    suspects = {r["key"]: r for r in rows if r["decision"].verdict == "suspect" and r["decision"].ratio > 1}
+    for r in rows:  # only slowdowns are confirmed: the gate is about regressions
+        if r["decision"].verdict == "suspect" and r["decision"].ratio < 1:
+            r["decision"] = dataclasses.replace(r["decision"], verdict="faster, unconfirmed")
+    suspects = {r["key"]: r for r in rows if r["decision"].verdict == "suspect"}
     if not suspects:
         return
     print(f"confirming {len(suspects)} suspect(s) in up to {args.confirm} round(s) of fresh processes, "
           "base and head alternating", file=sys.stderr)
     settings = {"base": dict(args.base_var), "head": dict(args.head_var)}
+    pythons = {"base": args.base_python, "head": args.head_python}
 
     def measure(side, keys):
-        return remeasure.measure(keys, GATED, settings[side])
+        try:
+            return remeasure.measure(keys, GATED, settings[side], pythons[side])
+        except RuntimeError as exc:
+            raise ToolError(f"confirm pass, {side}: {exc}") from None
 
     decided = gate.confirm(list(suspects), measure, args.confirm, args.threshold, args.alpha)
     for key, (decision, base, head) in decided.items():
@@ -237,6 +250,14 @@ def main(argv=None):
         raise ToolError(f"base and head are the same results file ({head.path}); name two commits or environments")
     if args.confirm and args.base_machine and args.base_machine != head.machine:
         raise ToolError("--confirm re-measures on this machine: base and head must be results of one machine")
+    if args.confirm and base.env != head.env and not (args.base_python or args.head_python):
+        # Measuring both sides with this interpreter's libraries would be an A/A pair.
+        raise ToolError(f"base and head ran in different environments ({base.env}, {head.env}): name their "
+                        "interpreters with --base-python / --head-python for the confirm pass")
+    for option in ("base_python", "head_python"):
+        path = getattr(args, option)
+        if path and not os.access(path, os.X_OK):
+            raise ToolError(f"--{option.replace('_', '-')} {path}: not an executable interpreter")
     base_df, head_df = frame(base), frame(head)
     rows, changed, newly_failing, only_base, only_head = screen(base_df, head_df, args.threshold)
     if not rows and not changed:

@@ -11,6 +11,8 @@ import itertools
 import json
 import os
 import signal
+import subprocess
+import sys
 import tempfile
 
 import numpy as np
@@ -36,10 +38,22 @@ def _child(benchmark, settings, result_file):
     _run((BENCHMARKS_DIR, benchmark, "{}", "None", result_file))
 
 
-def measure(keys, method, settings=None, timeout=None):
+def measure(keys, method, settings=None, python=None):
     """{key: seconds, the median of one fresh process's samples} for each case key
     (op, label, backend, dtype) that produced a figure, each in its own process, with the
-    `BENCH_*` settings given for these processes only."""
+    `BENCH_*` settings given for these processes only; under another interpreter (another
+    environment's libraries) when `python` names one."""
+    if python and os.path.realpath(python) != os.path.realpath(sys.executable):
+        done = subprocess.run([python, "-m", "tools.remeasure", method], input=json.dumps(
+            {"keys": [list(k) for k in keys], "settings": settings or {}}), capture_output=True, text=True,
+            cwd=os.path.dirname(BENCHMARKS_DIR))
+        if done.returncode != 0:
+            raise RuntimeError(f"{python} could not measure: {(done.stderr.strip().splitlines() or ['?'])[-1]}")
+        return {tuple(k): v for k, v in json.loads(done.stdout)}
+    return _forked(keys, method, settings)
+
+
+def _forked(keys, method, settings, timeout=None):
     figures = {}
     with tempfile.TemporaryDirectory(prefix="remeasure-") as folder:
         for number, key in enumerate(keys):
@@ -65,3 +79,9 @@ def measure(keys, method, settings=None, timeout=None):
             if samples:
                 figures[key] = float(np.median(samples))
     return figures
+
+
+if __name__ == "__main__":  # `python -m tools.remeasure METHOD` < {"keys": [...], "settings": {...}}
+    request = json.load(sys.stdin)
+    got = _forked([tuple(k) for k in request["keys"]], sys.argv[1], request["settings"])
+    json.dump([[list(k), v] for k, v in got.items()], sys.stdout)
