@@ -1,11 +1,10 @@
 """The regression gate's decision for one case, from per-process figures.
 
 A benchmark process's figure (the median of its samples) varies little within the
-process and much more between processes: on the H100, MLX's device times of identical
-runs differ by up to 15-17 % between processes while the samples inside one spread by
-about 1 %. So the unit of evidence is the process: a case is called slower only when the
-head's processes are slower than the base's processes, as a rank test over processes
-sees it, and by more than the smallest change worth reporting.
+process and much more between processes (some of MLX's GPU kernels have modes that differ
+from process to process: results/reports/h100/). So the unit of evidence is the process:
+a case is called slower only when the head's processes are slower than the base's, as a
+rank test over processes sees it, and by more than the smallest change worth reporting.
 
 Two stages, as Chromium's Pinpoint does it:
 - screen: one process per side (the runs as recorded); a case whose head/base ratio is

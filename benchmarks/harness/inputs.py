@@ -87,15 +87,15 @@ def case_seed(op_name, label):
 
 
 # Inputs larger than this many elements repeat one seeded random block of this size (4 MiB
-# of float32). Drawing it is per-process cost: 25 ms on a 2-core x86 VM, 83 ms for 2^22 values.
+# of float32): drawing random values is per-process cost, paid in every benchmark process.
 TILE = 1 << 20
 
 
 class Tiled:
     """A large input that repeats one random block of TILE values, in row-major order.
 
-    Drawing 10^8 random values and copying them to the device took about half a second of
-    every benchmark process on the H100 host (asv starts hundreds). A Tiled input is
+    Drawing 10^8 random values and copying them to the device would dominate every
+    benchmark process (asv starts hundreds). A Tiled input is
     placed as its block and repeated on the device, in milliseconds. Repetition every 4
     MiB changes no op's cost here (caches work by address, not by value); the NumPy
     reference sees exactly the same values (`numpy.asarray(tiled)`).

@@ -92,7 +92,7 @@ def others_load(interval=0.25):
 def wait_for_idle_cores(backend_name):
     """Wait (BENCH_IDLE_WAIT at most) until other processes leave the cores a CPU case
     needs, else fail: with its threads descheduled, a CPU figure measures the scheduler
-    (a torch.compile'd ReLU took 12-24 ms instead of 0.05 ms on a loaded 2-core machine)."""
+    (OpenMP threads wait at a barrier for a thread the OS has descheduled)."""
     cores = os.cpu_count() or 1
     spare = cores - cpu_threads() + 0.25  # load that still leaves every thread a core
     deadline = time.monotonic() + setting("BENCH_IDLE_WAIT")
