@@ -105,7 +105,7 @@ def _plant(text):
     for group in text.split(";"):
         fraction, sep, targets = group.partition(":")
         fraction = float(fraction)
-        if not sep or not 0 < fraction <= 1:
+        if not sep or not 0 < fraction <= 10:
             raise ValueError
         parsed = []
         for target in targets.split(","):
@@ -149,7 +149,7 @@ SETTINGS = {s.name: s for s in (
              "threads of the CPU backends (default: the cores this process may use)"),
     _setting("BENCH_IDLE_WAIT", 60.0, _number(float, 0, True, "seconds >= 0, e.g. 60"),
              "how long a CPU case waits for other processes to leave its cores before it fails"),
-    _setting("BENCH_PLANT", None, (_plant, "FRACTION:OP[/BACKEND][,...][;FRACTION:...] with 0 < FRACTION <= 1, e.g. 0.10:ReLU,MatMul/cuda;0.05:Sum"),
+    _setting("BENCH_PLANT", None, (_plant, "FRACTION:OP[/BACKEND][,...][;FRACTION:...] with 0 < FRACTION <= 10, e.g. 0.10:ReLU,MatMul/cuda;0.05:Sum"),
              "TEST ONLY: a planted slowdown, FRACTION more device work for the named ops"),
     _setting("BENCH_SITE_CACHE", None, (str, "a folder path"),
              "where tools.site keeps the JavaScript libraries it vendors into a published site"),
