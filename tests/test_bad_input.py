@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT
+from toolkit import ROOT
 
 CORPUS = os.path.join(ROOT, "tests", "corpus")
 MACHINE = {"version": 1, "machine": "box", "arch": "x86_64", "cpu": "test", "num_cpu": "2", "os": "Linux", "ram": "1"}

@@ -13,7 +13,7 @@ from asv import util
 from asv.benchmarks import Benchmarks
 
 from asv_fixtures import BACKENDS, current_version, write_results
-from conftest import ROOT
+from toolkit import ROOT
 from tools import merge, tables
 from tools.lock import LOCK_FILE
 

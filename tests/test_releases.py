@@ -9,7 +9,7 @@ import sys
 import pytest
 from asv import config, util
 
-from conftest import ROOT
+from toolkit import ROOT
 from tools import results as results_tool
 
 CONFIGS = ["asv.conf.json", "asv.releases.conf.json", "asv.mlx.conf.json"]

@@ -18,7 +18,7 @@ import urllib.parse
 
 import pytest
 
-from conftest import ROOT
+from toolkit import ROOT
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 BENCHMARK = "bench_reductions.Argmax.time_device"

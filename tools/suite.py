@@ -40,7 +40,7 @@ from benchmarks.harness.frameworks import cpu_threads
 from . import lock, tables
 from .asv_output import AsvOutput, short_name
 from .cli import (ToolError, add_case_options, machine_name, main_guard, names_of, parser, read_config,
-                  replace_atomically, run_asv, write_bytes)
+                  replace_atomically, write_bytes)
 from .results import PROGRESS_SUFFIX, frame, read_progress, select
 
 SMALL_SUFFIX = "-small"

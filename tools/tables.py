@@ -30,9 +30,9 @@ from tabulate import tabulate
 from benchmarks.harness import catalog, vocabulary
 from benchmarks.harness.vocabulary import PEAK_CLASS, SETTINGS_CLASS
 
-from .cli import (ToolError, add_results_options, check_outputs, comma_list, finite, machine_name, main_guard,
-                  names_of, parser, results_dir, write_atomically)
-from .results import MEASURES, frame, not_run, select
+from .cli import (ToolError, add_results_options, check_outputs, comma_list, machine_name, main_guard, names_of,
+                  parser, results_dir, write_atomically)
+from .results import frame, not_run, select
 
 # Table columns: the vocabulary's order, each compiled backend right after its eager one.
 BACKEND_ORDER = [c.name for b in vocabulary.BACKENDS if not b.compiled for c in vocabulary.BACKENDS
@@ -82,20 +82,21 @@ def filter_ops(df, ops):
 
 def measured(df, measure="latency", dtype="float32"):
     """The rows of one measure and dtype, each named `Op / case`, in op order."""
-    rows = df[(df["method"] == MEASURES[measure]) & (df["dtype"] == dtype)].copy()
+    rows = df[(df["method"] == vocabulary.MEASURE[measure].method) & (df["dtype"] == dtype)].copy()
     rows["row"] = rows["op"] + " / " + rows["case"]
     return rows.sort_values("op", key=lambda s: s.str.lower(), kind="stable")
 
 
 def times_ms(df, measure="latency", dtype="float32"):
-    """Cases x backends in milliseconds (rows in op, then declaration order), the op of each
-    row, and a same-shaped frame that is True where the case failed on that backend."""
+    """Cases x backends in the measure's shown unit (milliseconds for the times, MiB for
+    memory; rows in op, then declaration order), the op of each row, and a same-shaped
+    frame that is True where the case failed on that backend."""
     rows = measured(df, measure, dtype)
     order = rows.drop_duplicates("row")
     table = rows.pivot_table(index="row", columns="backend", values="value", aggfunc="first", dropna=False)
     failed = (rows.assign(failed=rows["status"] == "failed")
               .pivot_table(index="row", columns="backend", values="failed", aggfunc="first", fill_value=False))
-    table = table.reindex(order["row"]) * 1e3
+    table = table.reindex(order["row"]) * vocabulary.MEASURE[measure].shown_scale
     failed = failed.reindex(index=table.index, columns=table.columns, fill_value=False).astype(bool)
     shown = table.notna().any(axis=1) | failed.any(axis=1)
     table, failed = table[shown], failed[shown]
@@ -283,7 +284,7 @@ def short_labels(names):
 def parse_args(argv):
     p = parser("tools.tables", __doc__)
     add_results_options(p)
-    p.add_argument("--measure", choices=list(MEASURES),
+    p.add_argument("--measure", choices=[m.name for m in vocabulary.MEASURES],
                    help="latency: one call and its barrier (the default); device: device time per call "
                         "of a batch (the default of --roofline)")
     p.add_argument("--dtypes", "--dtype", type=names_of("dtype(s)", vocabulary.DTYPES), default=["float32"],
@@ -365,7 +366,7 @@ class Tables(Report):
 
     def _lines(self):
         s = self.selection
-        what = "ms per call" if self.measure == "latency" else "device time, ms per call of a batch"
+        what = vocabulary.MEASURE[self.measure].shown_unit
         lines = [f"Results: machine {s.machine}, commit {s.commit[:8]}, environment {s.env}"
                  + ("" if self.dtype == "float32" else f", dtype {self.dtype}")]
         if self.not_run:
@@ -387,7 +388,8 @@ def reference(selection, df, measure="latency", dtype="float32"):
     """The reference layout of one result set's frame: detailed and average tables."""
     times, ops, failed = times_ms(df, measure, dtype)
     if times.empty:
-        raise ToolError(f"{selection.path} has no {measure} timings in {dtype}: every backend was skipped")
+        raise ToolError(f"{selection.path} has no {measure} figures in {dtype}: every backend was skipped "
+                        "(or the measure was not run)")
     tables = Tables(selection, df, detailed(times), average(times, ops), failed, not_run(selection), measure, dtype)
     hidden = measured(df, measure, dtype)["row"].nunique() - len(times)
     if hidden:
@@ -410,7 +412,8 @@ def check_backends(df, wanted):
 
 
 def has_timings(df, measure, dtype):
-    return ((df["method"] == MEASURES[measure]) & (df["dtype"] == dtype) & (df["status"] != "skipped")).any()
+    return ((df["method"] == vocabulary.MEASURE[measure].method) & (df["dtype"] == dtype)
+            & (df["status"] != "skipped")).any()
 
 
 def build(args, dtype="float32"):

@@ -71,10 +71,11 @@ def batch_size(latency, out_bytes, free_bytes):
 def _busy_seconds():
     """(seconds of CPU every process has used, of which this process's own), Linux only."""
     with open("/proc/stat") as f:
-        fields = [int(v) for v in f.readline().split()[1:]]
-    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+        user, nice, system, _idle, _iowait, irq, softirq = (int(v) for v in f.readline().split()[1:8])
+    # Steal (another tenant's share of the host) and guest time (already in user) are left out.
+    busy = user + nice + system + irq + softirq
     own = os.times()
-    return (sum(fields) - idle) / os.sysconf("SC_CLK_TCK"), own.user + own.system
+    return busy / os.sysconf("SC_CLK_TCK"), own.user + own.system
 
 
 def others_load(interval=0.25):

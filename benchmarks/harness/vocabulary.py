@@ -49,11 +49,14 @@ def dtype_unsupported(backend, dtype):
 
 PROFILES = ("reference", "small")
 
-Measure = namedtuple("Measure", "name method unit description")
+# unit: as asv stores it; shown_unit and shown_scale: as tables and charts show it.
+Measure = namedtuple("Measure", "name method unit description shown_unit shown_scale")
 MEASURES = (
-    Measure("latency", "time_op", "s", "one call and its completion barrier"),
-    Measure("device", "time_device", "s", "device time per call of a batch launched back to back"),
-    Measure("memory", "track_peak_memory", "bytes", "peak device memory of one call beyond its inputs"),
+    Measure("latency", "time_op", "s", "one call and its completion barrier", "ms per call", 1e3),
+    Measure("device", "time_device", "s", "device time per call of a batch launched back to back",
+            "device time, ms per call of a batch", 1e3),
+    Measure("memory", "track_peak_memory", "bytes", "peak device memory of one call beyond its inputs",
+            "peak memory, MiB beyond the inputs", 2.0**-20),
 )
 MEASURE = {m.name: m for m in MEASURES}
 MEASURE_OF_METHOD = {m.method: m for m in MEASURES}
