@@ -1,118 +1,127 @@
-"""tools.compare: as a CI gate, end to end and offline, asv measures three commits of a tiny
-local git "library"; the commit that makes its function 3x slower is flagged (exit 1), the
-commit that changes nothing is not (exit 0)."""
+"""tools.compare, the regression gate, on results written through asv's own API: the
+screen's verdicts, exit codes, benchmark versions, newly failing cases, git refs, the JSON
+report and bad input. The decision's statistics are tested in test_gate.py and the
+confirm pass end to end in test_gate_end_to_end.py."""
 
 import json
-import os
 
 import pytest
+from asv.results import Results
 
 from asv_fixtures import write_results
-from toolkit import assert_one_line_error, git, run_module, run_tool
+from toolkit import assert_one_line_error, commit_of, run_tool
 
-LIBRARY = '''
-def work(n={n}):
-    """{doc}"""
-    total = 0
-    for i in range(n):
-        total += i * i
-    return total
-'''
-
-BENCHMARK = '''
-import os
-import sys
+DEVICE = "bench_activations.ReLU.time_device"
+LATENCY = "bench_activations.ReLU.time_op"
+CASES = ("dim=128x16x1024", "dim=64x128x1024")
+BASE, HEAD = "a" * 40, "b" * 40
 
 
-class Work:
-    repeat = 15  # samples per round: enough for asv's significance test
-
-    def setup(self):
-        sys.path.insert(0, os.environ["TINYLIB_DIR"])
-        import tinylib
-        self.work = tinylib.work
-
-    def time_work(self):
-        self.work()
-'''
+def results(folder, commit, device, latency=None, env="existing-py", extra=None):
+    """One results file: ReLU's two cases on cuda at `device` (and `latency`) seconds."""
+    timings = {DEVICE: {case: {"cuda": t} for case, t in zip(CASES, device)}}
+    if latency:
+        timings[LATENCY] = {case: {"cuda": t} for case, t in zip(CASES, latency)}
+    timings.update(extra or {})
+    return write_results(str(folder), "box", commit, timings, env=env)
 
 
-def commit(lib, n, doc, message):
-    (lib / "tinylib.py").write_text(LIBRARY.format(n=n, doc=doc))
-    git("add", "-A", cwd=lib)
-    git("commit", "-qm", message, cwd=lib)
-    return git("rev-parse", "HEAD", cwd=lib)
+def gate(folder, *args):
+    return run_tool("compare", *args, "--results", folder, "--machine", "box")
 
 
-@pytest.fixture(scope="module")
-def measured(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("gate")
-    lib = tmp / "tinylib"
-    lib.mkdir()
-    git("init", "-q", "-b", "main", cwd=lib)
-    commits = {
-        "base": commit(lib, 60_000, "Sum of squares.", "first version"),
-        "slow": commit(lib, 180_000, "Sum of squares.", "three times the work"),
-        "same": commit(lib, 180_000, "Sum of squares, unchanged code.", "docstring only"),
-    }
-    bench = tmp / "bench"
-    bench.mkdir()
-    (bench / "__init__.py").write_text("")
-    (bench / "bench_tiny.py").write_text(BENCHMARK)
-    conf = {"version": 1, "project": "tinylib", "repo": str(lib), "branches": ["main"],
-            "environment_type": "existing", "benchmark_dir": str(bench),
-            "results_dir": str(tmp / "results"), "html_dir": str(tmp / "html")}
-    conf_path = tmp / "asv.conf.json"
-    conf_path.write_text(json.dumps(conf))
-    env = dict(os.environ, HOME=str(tmp), TINYLIB_DIR=str(lib))
-    run_module("asv", "machine", "--yes", "--machine", "box", "--config", conf_path, env=env, check=True)
-    for name, sha in commits.items():
-        git("checkout", "-q", sha, cwd=lib)
-        run_module("asv", "run", "--python=same", "--set-commit-hash", sha, "--machine", "box", "--config", conf_path,
-                   env=env, check=True, timeout=300)
-    return tmp / "results", commits
+def test_a_slower_case_fails_the_screen_and_leads_the_report(tmp_path):
+    results(tmp_path, BASE, [1e-4, 2e-4], latency=[2e-4, 3e-4])
+    results(tmp_path, HEAD, [3e-4, 2e-4], latency=[6e-4, 3e-4])
+    proc = gate(tmp_path, "aaaaaaaa", "bbbbbbbb")
+    assert proc.returncode == 1, proc.stderr
+    first, *rest = proc.stdout.splitlines()
+    assert first.startswith("REGRESSION: 1 case(s) slower")
+    row = next(line for line in rest if line.startswith("| ReLU / dim=128x16x1024 on cuda"))
+    assert "| 3.000 " in row and "| 3.00 " in row and row.rstrip(" |").endswith("suspect")  # latency beside
 
 
-def gate(results, base, head):
-    return run_tool("compare", base, head, "--results", results, timeout=120)
-
-
-def test_three_times_slower_commit_fails_the_gate(measured):
-    results, commits = measured
-    proc = gate(results, commits["base"], commits["slow"])
-    assert proc.returncode == 1, proc.stdout + proc.stderr
-    row = next(line for line in proc.stdout.splitlines() if line.startswith("| Work"))
-    ratio = float(row.split("|")[4])
-    assert 2.0 < ratio < 4.5 and "slower" in row
-    assert "REGRESSION: 1 case(s)" in proc.stderr
-
-
-def test_unchanged_commit_passes_the_gate(measured):
-    results, commits = measured
-    proc = gate(results, commits["slow"], commits["same"])
+def test_an_unchanged_pair_passes(tmp_path):
+    results(tmp_path, BASE, [1e-4, 2e-4])
+    results(tmp_path, HEAD, [1.01e-4, 1.99e-4])
+    proc = gate(tmp_path, "aaaaaaaa", "bbbbbbbb")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "0 slower" in proc.stdout
+    assert proc.stdout.startswith("no regression: 0 case(s) slower")
 
 
-def test_speedup_is_reported_not_failed(measured):
-    results, commits = measured
-    proc = gate(results, commits["slow"], commits["base"])
+def test_a_faster_case_is_reported_not_failed(tmp_path):
+    results(tmp_path, BASE, [3e-4, 2e-4])
+    results(tmp_path, HEAD, [1e-4, 2e-4])
+    proc = gate(tmp_path, "aaaaaaaa", "bbbbbbbb", "--confirm", "7")
     assert proc.returncode == 0
-    assert "1 faster" in proc.stdout
+    assert "faster, unconfirmed" in proc.stdout
 
 
-def test_bad_gate_input(measured):
-    results, commits = measured
-    assert_one_line_error(gate(results, commits["base"], "ffffff"), "no results for commit 'ffffff'")
-    assert_one_line_error(run_tool("compare", "a", "b", "--factor", "0.9", "--results", results), "--factor")
+def test_a_changed_benchmark_is_not_comparable(tmp_path):
+    results(tmp_path, BASE, [1e-4, 2e-4])
+    head = results(tmp_path, HEAD, [9e-4, 9e-4])
+    head.benchmark_version[DEVICE] = "another-declaration"
+    head.save(str(tmp_path))
+    proc = gate(tmp_path, "aaaaaaaa", "bbbbbbbb")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "2 benchmark changed, not comparable" in proc.stdout and "Benchmark changed, not comparable (2): ReLU" in proc.stdout
 
 
-def test_compare_gates_on_timings_only(tmp_path):
-    """Tracked values are not times: a zero flag or a higher bandwidth is no regression."""
-    for commit, t, flag, bandwidth in (("a" * 40, 1e-3, 0.0, 100.0), ("b" * 40, 3e-3, 0.0, 300.0)):
-        write_results(str(tmp_path / "r"), "box", commit, {"bench_reductions.Argmax.time_op": {"dim=1 axi=0": {"cuda": t}}},
+def test_a_newly_failing_case_fails_the_gate(tmp_path):
+    results(tmp_path, BASE, [1e-4, 2e-4])
+    results(tmp_path, HEAD, [None, 2e-4])
+    proc = gate(tmp_path, "aaaaaaaa", "bbbbbbbb")
+    assert proc.returncode == 1
+    assert "1 newly failing" in proc.stdout and "- ReLU / dim=128x16x1024 on cuda" in proc.stdout
+
+
+def test_tracked_values_are_not_gated(tmp_path):
+    """A zero flag or a higher bandwidth is no regression: only timings are compared."""
+    for commit, flag, bandwidth in ((BASE, 0.0, 100.0), (HEAD, 0.0, 300.0)):
+        write_results(str(tmp_path), "box", commit, {DEVICE: {CASES[0]: {"cuda": 1e-4}}},
                       settings={"bench_settings.Float32Matmul.track_tf32_allowed": {"cuda": flag},
                                 "bench_peaks.Peak.track_copy_bandwidth": {"cuda": bandwidth}})
-    proc = gate(tmp_path / "r", "a" * 8, "b" * 8)
+    proc = gate(tmp_path, "aaaaaaaa", "bbbbbbbb")
+    assert proc.returncode == 0 and "1 compared on device time" in proc.stdout and "Peak" not in proc.stdout
+
+
+def test_git_refs_name_commits(tmp_path):
+    results(tmp_path, commit_of("HEAD~1"), [1e-4, 2e-4])
+    results(tmp_path, commit_of("HEAD"), [3e-4, 2e-4])
+    proc = gate(tmp_path, "HEAD~1", "HEAD")
     assert proc.returncode == 1, proc.stderr
-    assert "1 cases compared: 1 slower" in proc.stdout and "Peak" not in proc.stdout
+    assert f"head: box {commit_of('HEAD')[:8]}" in proc.stdout
+
+
+def test_json_report_for_ci_bots(tmp_path):
+    results(tmp_path, BASE, [1e-4, 2e-4])
+    results(tmp_path, HEAD, [3e-4, 2e-4])
+    report = tmp_path / "gate.json"
+    assert gate(tmp_path, "aaaaaaaa", "bbbbbbbb", "--json", report).returncode == 1
+    data = json.loads(report.read_text())
+    assert data["verdict"] == "regression" and data["measure"] == "device"
+    assert [(c["case"], c["backend"]) for c in data["regressions"]] == [(CASES[0], "cuda")]
+    assert data["regressions"][0]["ratio"] == pytest.approx(3.0)
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["aaaaaaaa", "ffffff"], "no results for commit 'ffffff'"),
+    (["aaaaaaaa", "bbbbbbbb", "--threshold", "0.9"], "--threshold"),
+    (["aaaaaaaa", "bbbbbbbb", "--threshold", "inf"], "--threshold"),
+    (["aaaaaaaa", "bbbbbbbb", "--alpha", "1.5"], "--alpha"),
+    (["aaaaaaaa", "bbbbbbbb", "--confirm", "2"], "--confirm"),
+    (["aaaaaaaa", "bbbbbbbb", "--head-var", "PLANT=1"], "BENCH_NAME=VALUE"),
+    (["aaaaaaaa", "bbbbbbbb", "--head-var", "BENCH_PLANT=2:"], "BENCH_PLANT"),
+    (["aaaaaaaa", "aaaaaaaa"], "same results file"),
+])
+def test_bad_input_is_one_line(tmp_path, args, fragment):
+    results(tmp_path, BASE, [1e-4, 2e-4])
+    results(tmp_path, HEAD, [3e-4, 2e-4])
+    assert_one_line_error(gate(tmp_path, *args), fragment)
+
+
+def test_confirm_across_environments_needs_their_interpreters(tmp_path):
+    results(tmp_path, BASE, [1e-4, 2e-4], env="env-a")
+    results(tmp_path, BASE, [3e-4, 2e-4], env="env-b")
+    proc = gate(tmp_path, "aaaaaaaa", "aaaaaaaa", "--base-env", "env-a", "--head-env", "env-b", "--confirm", "7")
+    assert_one_line_error(proc, "different environments", "--base-python")
