@@ -30,6 +30,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)  # run as a script from anywhere: the suite's own packages
 
 from benchmarks.harness import vocabulary  # noqa: E402
+from tools.cli import write_atomically  # noqa: E402
 
 
 def sh(*args, cwd, env=None, log=None):
@@ -73,8 +74,7 @@ def load_state(work):
 
 
 def save_state(work, state):
-    with open(os.path.join(work, "gate-check.json"), "w") as f:
-        json.dump(state, f, indent=1)
+    write_atomically(os.path.join(work, "gate-check.json"), json.dumps(state, indent=1), force=True)
 
 
 def prepare(args):
@@ -118,8 +118,7 @@ def gate(args, name, base, head):
             command += [f"--{side}-var", f"BENCH_PLANT={state['plant']}"]
     started = time.perf_counter()
     done = sh(*command, cwd=args.work, log=os.path.join(args.work, "log.txt"))
-    with open(os.path.join(args.work, f"gate-{name}.txt"), "w") as f:
-        f.write(done.stdout + done.stderr)
+    write_atomically(os.path.join(args.work, f"gate-{name}.txt"), done.stdout + done.stderr, force=True)
     seconds = round(time.perf_counter() - started, 1)
     with open(report) as f:
         result = json.load(f)
@@ -166,8 +165,7 @@ def summary(args):
         caught = ", ".join(f"{float(f):.0%}: {e['caught']}/{e['planted']}" for f, e in sorted(g["by_fraction"].items()))
         lines.append(f"| {name} | {g['base']} vs {g['head']} | {g['compared']} | {len(g['false_alarms'])} | "
                      f"{caught or '-'} | {g['seconds']} |")
-    with open(os.path.join(out, "summary.md"), "w") as f:
-        f.write("\n".join(lines) + "\n")
+    write_atomically(os.path.join(out, "summary.md"), "\n".join(lines) + "\n", force=True)
     shutil.copy2(os.path.join(args.work, "gate-check.json"), os.path.join(out, "summary.json"))
     print("\n".join(lines))
 
