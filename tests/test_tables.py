@@ -229,7 +229,7 @@ def test_machines_and_environments_side_by_side(tmp_path, capsys):
     (["--roofline", "--machines", "a,b", "--backend", "cuda"], "--roofline shows one result set"),
     (["--ops", "Argmax,Nope"], "unknown op(s) Nope"),
     (["--machines", "box,nope", "--backend", "cuda"], "unknown machine 'nope'"),
-    (["--dtype", "float16"], "no latency timings in float16"),
+    (["--dtype", "float16"], "no latency figures in float16"),
 ])
 def test_view_options_fail_with_one_line(results, capsys, args, message):
     status, out, err = run(results, *args, capsys=capsys)
