@@ -8,7 +8,7 @@ import numpy as np
 from .harness.frameworks import get_backend
 from .harness.inputs import standard_normal
 from .harness.measurement import GIB, available_memory, batch_size, timed_call
-from .harness.vocabulary import BACKEND_NAMES
+from .harness.vocabulary import BACKEND_NAMES, declare_units
 
 # GPU sizes fill the device; CPU sizes keep a 2-core machine's run within seconds.
 COPY_ELEMENTS = {"gpu": 1 << 28, "cpu": 1 << 24}  # 1 GiB, 64 MiB of float32
@@ -33,6 +33,7 @@ def best_seconds(backend, fn, arrays, dtype="float32"):
     return best
 
 
+@declare_units
 class Peak:
     """Copy bandwidth (GB/s, bytes read plus bytes written) and dense matmul rates
     (TFLOP/s; float32 at the backend's recorded precision setting)."""
@@ -67,19 +68,11 @@ class Peak:
         x = standard_normal(np.random.default_rng(0), (n,))
         return 2 * 4 * n / best_seconds(self.backend, self.backend.copy_fn(), [x]) / 1e9
 
-    track_copy_bandwidth.unit = "GB/s"
-
     def track_matmul_float32(self, backend):
         return self._matmul_rate("float32", MATMUL_SIZE[self.size])
-
-    track_matmul_float32.unit = "TFLOP/s"
 
     def track_matmul_float16(self, backend):
         return self._matmul_rate("float16", REDUCED_MATMUL_SIZE[self.size])
 
-    track_matmul_float16.unit = "TFLOP/s"
-
     def track_matmul_bfloat16(self, backend):
         return self._matmul_rate("bfloat16", REDUCED_MATMUL_SIZE[self.size])
-
-    track_matmul_bfloat16.unit = "TFLOP/s"

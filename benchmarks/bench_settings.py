@@ -8,11 +8,12 @@ two tracked values are measured in the same run, on the same backend.
 import numpy as np
 
 from .harness.frameworks import get_backend
-from .harness.vocabulary import BACKEND_NAMES
+from .harness.vocabulary import BACKEND_NAMES, declare_units
 
 SIZE = 512
 
 
+@declare_units
 class Float32Matmul:
     """float32 matmul numerics per backend (BENCH_FP32_MATMUL selects them)."""
 
@@ -32,19 +33,13 @@ class Float32Matmul:
         exact = self.a.astype(np.float64) @ self.b.astype(np.float64)
         return float(np.max(np.abs(got - exact)) / np.max(np.abs(exact)))
 
-    track_relative_error.unit = "relative error"
-
     def track_tf32_allowed(self, backend):
         """1 when the framework is set to allow TF32 for float32 matmuls, else 0."""
         self.backend.place_op(self.backend.matmul_fn(), [self.a[:1, :1], self.b[:1, :1]])
         return float(self.backend.settings().get("fp32_matmul") == "tf32 allowed")
-
-    track_tf32_allowed.unit = "flag"
 
     def track_cpu_threads(self, backend):
         """Threads a CPU backend computes with (BENCH_THREADS; NaN on GPU backends)."""
         self.backend.apply_settings()
         threads = self.backend.settings().get("threads") if not self.backend.on_gpu else None
         return float("nan") if threads is None else float(threads)
-
-    track_cpu_threads.unit = "threads"

@@ -7,8 +7,10 @@ import os
 import pandas as pd
 import pytest
 from asv.results import Results
+from asv.runner import BenchmarkResult
 
 from asv_fixtures import add, write_results
+from benchmarks.harness import vocabulary
 from toolkit import ROOT
 from tools import tidy
 from tools.results import frame, select
@@ -86,6 +88,38 @@ def test_the_committed_h100_results_export_whole(tmp_path):
     assert ran["samples"].notna().all() and (ran["samples"] >= 1).all() and (ran["q25"] <= ran["q75"]).all()
 
 
+def kept_samples(folder, record):
+    """A results file whose one figure is the median of 7 samples, kept by asv or not."""
+    write_results(folder, "box", "c" * 40, {})
+    result = Results({"machine": "box", "python": "3.11"}, {}, "c" * 40, 0, "3.11", "existing-py", {})
+    samples = [0.001, 0.002, 0.003, 0.004, 0.005, 0.006, 0.007]
+    result.add_result({"name": f"{ARGMAX}.time_op", "params": [[repr(CASE)], ["'cuda'"]], "version": "1"},
+                      BenchmarkResult(result=[0.004], samples=[samples], number=[1], errcode=0, stderr="",
+                                      profile=None), record_samples=record)
+    result.save(folder)
+    return select(folder, "box", "c")
+
+
+@pytest.mark.parametrize("record", [True, False])
+def test_samples_are_counted_whether_asv_kept_them_or_not(tmp_path, record):
+    selection = kept_samples(str(tmp_path / "results"), record)
+    df = frame(selection)
+    assert list(df["samples"]) == [7]  # the frame carries the count: from the samples, else asv's stats
+    assert list(tidy.tidy(df, selection)["samples"]) == [7]
+
+
+def test_units_of_the_machine_facts_come_from_the_vocabulary(results):
+    from benchmarks import bench_peaks, bench_settings
+
+    for cls in (bench_peaks.Peak, bench_settings.Float32Matmul):
+        tracked = {name for name in dir(cls) if name.startswith("track_")}
+        assert tracked == {f.method for f in vocabulary.FACTS if f.cls == cls.__name__}
+        assert all(getattr(cls, name).unit == vocabulary.FACT[(cls.__name__, name)].unit for name in tracked)
+    table = table_of(results, "a")
+    fact = table[table["op"] == "Float32Matmul"]
+    assert set(fact["unit"]) == {vocabulary.FACT[("Float32Matmul", "track_tf32_allowed")].unit} == {"flag"}
+
+
 @pytest.mark.parametrize("name", ["out/box.csv", "out/box.json"])
 def test_round_trip_through_pandas(results, tmp_path, name):
     table = table_of(results, "a")
@@ -93,7 +127,7 @@ def test_round_trip_through_pandas(results, tmp_path, name):
     tidy.write(table, str(path))
     back = tidy.read(str(path))
     pd.testing.assert_frame_equal(back, table, check_exact=False, rtol=1e-14)
-    assert set(back["unit"].dropna()) == {"s"}
+    assert set(back["unit"].dropna()) == {"s", "flag"}  # the timings', and Float32Matmul's tf32 flag
     assert sorted(p.name for p in path.parent.iterdir()) == [path.name]  # no temporary left
 
 

@@ -310,9 +310,15 @@ def status_of(value):
     return "skipped" if math.isnan(value) else "ok"
 
 
+def sample_count(kept, stat):
+    """How many samples a figure is the median of: those asv kept (`--record-samples`), else
+    its statistics' count (asv's "repeat"); None for a figure without either."""
+    return len(kept) if kept else stat.get("repeat")
+
+
 def frame(selection):
     """One row per (benchmark, parameters): op, method, case, backend, dtype, value, status,
-    q25, q75 and the benchmark's version."""
+    q25, q75, samples (how many the value is the median of) and the benchmark's version."""
     result = selection.results
     rows = []
     for key in sorted(result.get_all_result_keys()):
@@ -321,17 +327,20 @@ def frame(selection):
         params = result.get_result_params(key) or []
         values = result.get_result_value(key, params)
         stats = result.get_result_stats(key, params) or [None] * len(values)
+        samples = result.get_result_samples(key, params) or [None] * len(values)
         for i, names in named_cases(key, params):
             value, stat = values[i], stats[i] or {}
             rows.append({"op": op, "method": method, "case": names.get("case"), "backend": names["backend"],
                          "dtype": names.get("dtype", "float32"), "value": value, "status": status_of(value),
                          "q25": stat.get("q_25"), "q75": stat.get("q_75"),
+                         "samples": sample_count(samples[i], stat),
                          "version": result.benchmark_version.get(key)})
     if not any(r["method"] in MEASURES.values() for r in rows):
         raise ToolError(f"{selection.path} holds no results of this suite (no {MEASURES['latency']} benchmarks); "
                         "point --results at this suite's results folder")
     df = pd.DataFrame(rows)
     df["value"] = pd.to_numeric(df["value"], errors="coerce")
+    df["samples"] = df["samples"].astype("Int64")
     return df
 
 

@@ -18,9 +18,9 @@ import sys
 import pandas as pd
 
 from benchmarks.harness.inputs import parse_label
-from benchmarks.harness.vocabulary import MEASURE_OF_METHOD
+from benchmarks.harness.vocabulary import MEASURE_OF_METHOD, unit_of
 from .cli import ToolError, add_results_options, check_outputs, main_guard, parser, results_dir, write_atomically
-from .results import frame, named_cases, select
+from .results import frame, select
 
 # The columns and their pandas types: what `read` restores from either format.
 SCHEMA = {
@@ -46,22 +46,6 @@ def commit_date(results):
     return pd.Timestamp(results.date, unit="ms", tz="UTC").isoformat()
 
 
-def sample_counts(results):
-    """{(op, method, case, backend, dtype): how many samples the figure is the median of}:
-    the samples asv kept (with --record-samples), else its statistics' count."""
-    counts = {}
-    for key in results.get_all_result_keys():
-        params = results.get_result_params(key)
-        samples = results.get_result_samples(key, params) or []
-        stats = results.get_result_stats(key, params) or []
-        op, method = key.split(".")[-2:]
-        for i, names in named_cases(key, params):
-            kept = samples[i] if i < len(samples) else None
-            count = len(kept) if kept else (stats[i] or {}).get("repeat") if i < len(stats) else None
-            counts[(op, method, names.get("case"), names["backend"], names.get("dtype", "float32"))] = count
-    return counts
-
-
 def case_parts(label):
     """(shapes as `64x1024x128 10`, axis or None) of a case label; a machine-facts row has none."""
     if not isinstance(label, str):
@@ -82,17 +66,17 @@ def tidy(df, selection):
     if "row" in df and "op" not in df:
         parts = df["row"].str.split(" / ", n=1, expand=True)
         df = df.assign(op=parts[0], case=parts[1])
-    method = df["method"] if "method" in df else pd.Series([None] * len(df), dtype=object)
+    missing = pd.Series([None] * len(df), dtype=object)
+    method = df["method"] if "method" in df else missing
     measure = method.map(lambda m: MEASURE_OF_METHOD[m].name if m in MEASURE_OF_METHOD else m)
     if "measure" in df:
         measure = df["measure"].where(df["measure"].notna(), measure)
-    unit = measure.map(lambda m: next((x.unit for x in MEASURE_OF_METHOD.values() if x.name == m), None))
+    by_name = {m.name: m.method for m in MEASURE_OF_METHOD.values()}
+    unit = pd.Series([unit_of(op, by_name.get(m, m)) for op, m in zip(df["op"], measure)], dtype=object)
     if "unit" in df:
         unit = df["unit"].where(df["unit"].notna(), unit)
-    counts = sample_counts(selection.results)
-    cases = df["case"] if "case" in df else pd.Series([None] * len(df))
+    cases = df["case"] if "case" in df else missing
     dtypes = df["dtype"] if "dtype" in df else pd.Series(["float32"] * len(df))
-    samples = [counts.get((o, m, c, b, d)) for o, m, c, b, d in zip(df["op"], method, cases, df["backend"], dtypes)]
     shapes, axes = zip(*map(case_parts, cases)) if len(df) else ((), ())
     described = {"machine": selection.machine, "commit": selection.commit,
                  "date": commit_date(selection.results), "environment": selection.env,
@@ -101,8 +85,7 @@ def tidy(df, selection):
         **{k: [v] * len(df) for k, v in described.items()},
         "op": df["op"], "case": cases, "shapes": list(shapes), "axis": list(axes), "backend": df["backend"],
         "dtype": dtypes, "measure": measure, "value": df["value"], "unit": unit,
-        "q25": df.get("q25"), "q75": df.get("q75"),
-        "samples": df["samples"] if "samples" in df else samples,
+        "q25": df.get("q25"), "q75": df.get("q75"), "samples": df["samples"] if "samples" in df else missing,
     })
     out = out.astype(SCHEMA)
     extra = [c for c in df.columns if c not in out.columns and c not in CONSUMED]

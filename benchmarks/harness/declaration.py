@@ -21,7 +21,7 @@ import numpy as np
 from . import measurement
 from .frameworks import dtype_selection_reason, warm_up_torch_compile
 from .inputs import active_profile, numel, standard_normal
-from .vocabulary import BACKEND_NAMES, PROFILES, dtype_unsupported, setting
+from .vocabulary import BACKEND_NAMES, MEASURE, PROFILES, dtype_unsupported, setting
 
 # Part of every benchmark's asv version: bump it when what a measure means changes (how it
 # is sampled or timed), so that results of the old meaning are never compared with the new.
@@ -101,7 +101,7 @@ class OpBenchmark(abc.ABC):
         for name in ("time_op", "time_device", "track_peak_memory"):
             setattr(cls, name, _own_copy(getattr(OpBenchmark, name), cls))
         cls.time_device.timer = measurement.device_clock
-        cls.track_peak_memory.unit = "bytes"
+        cls.track_peak_memory.unit = MEASURE["memory"].unit
 
     @staticmethod
     @abc.abstractmethod

@@ -68,6 +68,39 @@ GATED_MEASURE = "device"
 SETTINGS_CLASS = "Float32Matmul"
 PEAK_CLASS = "Peak"
 
+# Their `track_` figures, one per backend. unit: as asv stores it (the benchmark's `.unit`,
+# set from here by `declare_units`); base: that unit in bytes or FLOP per second, what the
+# roofline divides by.
+Fact = namedtuple("Fact", "cls method unit base description")
+FACTS = (
+    Fact(PEAK_CLASS, "track_copy_bandwidth", "GB/s", 1e9, "copy bandwidth, bytes read plus bytes written"),
+    Fact(PEAK_CLASS, "track_matmul_float32", "TFLOP/s", 1e12, "dense float32 matmul rate at the precision setting"),
+    Fact(PEAK_CLASS, "track_matmul_float16", "TFLOP/s", 1e12, "dense float16 matmul rate"),
+    Fact(PEAK_CLASS, "track_matmul_bfloat16", "TFLOP/s", 1e12, "dense bfloat16 matmul rate"),
+    Fact(SETTINGS_CLASS, "track_relative_error", "relative error", 1.0,
+         "max relative error of a float32 matmul against float64"),
+    Fact(SETTINGS_CLASS, "track_tf32_allowed", "flag", 1.0, "1 where float32 matmuls may use TF32"),
+    Fact(SETTINGS_CLASS, "track_cpu_threads", "threads", 1.0, "threads of the CPU backends"),
+)
+FACT = {(f.cls, f.method): f for f in FACTS}
+
+
+def unit_of(op, method):
+    """The unit asv stores a figure of benchmark `op.method` in: a measure's or a fact's."""
+    if method in MEASURE_OF_METHOD:
+        return MEASURE_OF_METHOD[method].unit
+    fact = FACT.get((op, method))
+    return fact.unit if fact else None
+
+
+def declare_units(cls):
+    """Give each of a facts class's `track_` methods its declared unit (what asv records and
+    shows); a method without one is a mistake caught here, at import."""
+    for name in dir(cls):
+        if name.startswith("track_"):
+            getattr(cls, name).unit = FACT[(cls.__name__, name)].unit
+    return cls
+
 # --- settings ---------------------------------------------------------------------------
 
 
