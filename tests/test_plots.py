@@ -154,6 +154,59 @@ def test_trend_orders_result_sets_by_time_one_line_per_case(results):
     assert [t.get_text() for t in mlx.get_xticklabels()] == ["a" * 8, "b" * 8]
 
 
+MIB = 2**20
+# Peak memory in bytes, as asv records it: Argmax's figures span two decades (log axis),
+# Sort's less than one (linear); mlx_gpu has no memory figure at all (no bars for it).
+MEMORY = {
+    "bench_reductions.Argmax.track_peak_memory": {ARGMAX_CASES[0]: {"cuda": 1 * MIB, "cpu": 300 * MIB},
+                                                  ARGMAX_CASES[1]: {"cuda": 4 * MIB, "cpu": 8 * MIB}},
+    "bench_reductions.Sort.track_peak_memory": {"dim=64x128x1024 axi=0": {"cuda": 64 * MIB, "cpu": 96 * MIB}},
+}
+
+
+@pytest.fixture
+def memory_results(tmp_path):
+    folder = str(tmp_path / "memory")
+    for machine, scale in (("box", 1), ("big", 2)):
+        write_results(folder, machine, "b" * 40, {**TIMINGS, **{name: {case: {b: v * scale for b, v in per.items()}
+                                                                       for case, per in cases.items()}
+                                                                for name, cases in MEMORY.items()}})
+    return tmp_path / "memory"
+
+
+def test_bars_of_peak_memory_in_mib(memory_results):
+    fig = plots.bars(box(memory_results), measure="memory")
+    axes = axes_named(fig)
+    argmax, sort = axes["Argmax"], axes["Sort"]
+    assert all("MiB" in ax.get_ylabel() for ax in axes.values())
+    assert [c.get_label() for c in argmax.containers] == ["cpu", "cuda"]  # the backends with memory figures
+    assert heights(argmax.containers[0]) == pytest.approx([300.0, 8.0])
+    assert heights(sort.containers[1]) == pytest.approx([64.0])
+    assert argmax.get_yscale() == "log" and sort.get_yscale() == "linear"
+
+
+def test_machines_chart_of_peak_memory(memory_results):
+    frames = {m: frame(select(str(memory_results), m)) for m in ("box", "big")}
+    axes = axes_named(plots.machines(frames, measure="memory"))
+    assert all(ax.get_ylabel().startswith("mean") and "MiB" in ax.get_ylabel() for ax in axes.values())
+    argmax = axes["Argmax"]
+    assert [c.get_label() for c in argmax.containers] == ["cpu", "cuda"]
+    assert heights(argmax.containers[1]) == pytest.approx([2.5, 5.0])  # cuda's mean of 1 and 4 MiB, then twice
+    # cpu's mean (154 MiB) and cuda's (2.5 MiB) span decades; Sort's 64 to 192 MiB do not
+    assert argmax.get_yscale() == "log" and axes["Sort"].get_yscale() == "linear"
+
+
+@pytest.mark.parametrize("chart, extra", [("bars", []), ("machines", ["--machines", "box,big"])])
+def test_cli_draws_peak_memory(memory_results, tmp_path, capsys, chart, extra):
+    status, out, err = run(memory_results, chart, "--measure", "memory", *extra, "--out", str(tmp_path / "c"),
+                           capsys=capsys)
+    assert status == 0, err
+    png = tmp_path / "c" / f"{chart}-memory-float32.png"
+    assert out.split()[0] == str(png) and png.read_bytes().startswith(b"\x89PNG")
+    svg = (tmp_path / "c" / f"{chart}-memory-float32.svg").read_text()
+    assert "MiB" in svg
+
+
 def run(results, *args, capsys):
     try:
         status = plots.main(["--results", str(results), *args])
@@ -201,6 +254,8 @@ def test_svg_is_the_same_when_drawn_twice(results, tmp_path, capsys):
     (["bars", "--formats", "pdf"], "format"),
     (["machines", "--machine", "box"], "--machines"),
     (["bars", "--op", "Argmax"], "--op"),
+    (["speedup", "--measure", "memory"], "--measure latency or device"),
+    (["bars", "--measure", "bandwidth"], "invalid choice"),
 ])
 def test_bad_input_one_line_exit_2_nothing_written(results, tmp_path, capsys, args, message):
     out_dir = tmp_path / "charts"

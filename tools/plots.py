@@ -5,11 +5,14 @@
     python -m tools.plots roofline --machine h100 --backends cuda --out charts/
     python -m tools.plots roofline --machine h100 --table old/roofline.csv --out charts/  # older versions
     python -m tools.plots machines --machines m2-max,h100 --out charts/  # per op: backends across machines
+    python -m tools.plots bars --machine h100 --measure memory --out charts/  # peak memory, MiB
     python -m tools.plots trend --machine h100 --op Softmax --out charts/   # one op across commits / envs
 
-Times are the median of asv's samples in milliseconds; `--measure` picks latency (the
-default) or device time, as in tools.tables, whose tables these charts draw. Files are
-named `<chart>-<measure>-<dtype>.<format>` inside `--out` (created if missing).
+Figures are the median of asv's samples, in the unit tools.tables shows them in (declared
+with the measures in benchmarks/harness/vocabulary.py); `--measure` picks latency (the
+default, milliseconds), device time (milliseconds) or peak memory (MiB beyond the inputs;
+bars, machines and trend charts), as in tools.tables, whose tables these charts draw. Files
+are named `<chart>-<measure>-<dtype>.<format>` inside `--out` (created if missing).
 """
 
 import argparse
@@ -29,14 +32,16 @@ try:  # optional (the `plots` extra): the tool says how to install it
 except ImportError:
     Figure = None
 
-from benchmarks.harness.vocabulary import BACKEND_NAMES, TIMED_MEASURES
+from benchmarks.harness.vocabulary import BACKEND_NAMES, MEASURE, MEASURES, TIMED_MEASURES
 from .cli import (ToolError, add_case_options, add_results_options, check_outputs, comma_list, main_guard,
                   names_of, parser, results_dir, write_atomically)
 from .results import Selection, frame, load_all, machines as known_machines, select
-from .tables import (Peaks, average, check_backends, filter_ops, pairs_for, roofline as roofline_table,
+from .tables import (BANDWIDTH, MATMUL, Peaks, average, check_backends, filter_ops, pairs_for, roofline as roofline_table,
                      short_labels, times_ms)
 
 CHARTS = ("bars", "speedup", "roofline", "machines", "trend")
+# Charts of times (rates against ceilings, "faster"): other measures are drawn by the rest.
+TIMED_CHARTS = ("speedup", "roofline")
 FORMATS = ("png", "svg")
 # A backend keeps its colour in every chart.
 PALETTE = "tab10"
@@ -103,12 +108,16 @@ def _legend(fig, cells, title):
                title=title, title_fontsize=11)
 
 
+def no_figures(measure, dtype, what=""):
+    return ToolError(f"no {measure} figures{what} in {dtype} to draw")
+
+
 def bars(df, measure="latency", dtype="float32", title=""):
-    """Per op, grouped bars of the backends' times (ms) per case; log axis where the op's
-    cases span a decade or more."""
+    """Per op, grouped bars of the backends' figures per case in the measure's shown unit
+    (ms, MiB); log axis where the op's cases span a decade or more."""
     times, ops, failed = times_ms(df, measure, dtype)
     if times.empty:
-        raise ToolError(f"no {measure} timings in {dtype} to draw")
+        raise no_figures(measure, dtype)
     ops = ops.reindex(times.index)  # cases without any figure (the other profile's labels) are left out
     names = list(dict.fromkeys(ops))
     fig, cells = _grid(names, 4.6, 3.4)
@@ -118,13 +127,13 @@ def bars(df, measure="latency", dtype="float32", title=""):
         part.index = [row.split(" / ", 1)[1] for row in rows]
         grouped_bars(ax, part, failed.loc[rows].set_axis(part.index))
         ax.set_title(op, fontsize=10)
-        ax.set_ylabel("ms per call", fontsize=8)
+        ax.set_ylabel(MEASURE[measure].shown_unit, fontsize=8)
     _legend(fig, cells, title)
     return fig
 
 
 def machines(frames, measure="latency", dtype="float32", backends=None, title=""):
-    """Per op, the backends' mean time over the op's cases, side by side across result
+    """Per op, the backends' mean figure over the op's cases, side by side across result
     sets (the seed project's chart: one chart per op, bars per backend, across machines).
     `frames`: {label: results frame}."""
     means = {}
@@ -135,14 +144,14 @@ def machines(frames, measure="latency", dtype="float32", backends=None, title=""
         means[label] = average(times, ops)[list(times.columns)]
     names = list(dict.fromkeys(op for table in means.values() for op in table.index))
     if not names:
-        raise ToolError(f"no {measure} timings in {dtype} to draw")
+        raise no_figures(measure, dtype)
     shown = [b for b in BACKEND_NAMES if any(b in t.columns for t in means.values())]
     fig, cells = _grid(names, 3.6, 3.0)
     for ax, op in zip(cells, names):
         table = pd.DataFrame({label: t.loc[op] for label, t in means.items() if op in t.index}).T
         grouped_bars(ax, table.reindex(index=list(means), columns=shown))
         ax.set_title(op, fontsize=10)
-        ax.set_ylabel("mean ms per call", fontsize=8)
+        ax.set_ylabel(f"mean {MEASURE[measure].shown_unit}", fontsize=8)
     _legend(fig, cells, title)
     return fig
 
@@ -204,8 +213,8 @@ def roofline(df, measure="device", dtype="float32", backends=None, title="", tab
                         "(results of an older benchmark version: pass their roofline.csv with --table)")
     table["op"] = table["row"].str.split(" / ").str[0]
     shown = [b for b in BACKEND_NAMES if b in set(table["backend"])]
-    kinds = [("compute", "TFLOP/s", lambda b: peaks.rate(b, dtype) / 1e12, "matmul"),
-             ("memory", "GB/s", lambda b: peaks.bandwidth(b) / 1e9, "copy")]
+    kinds = [("compute", MATMUL.unit, lambda b: peaks.rate(b, dtype) / MATMUL.base, "matmul"),
+             ("memory", BANDWIDTH.unit, lambda b: peaks.bandwidth(b) / BANDWIDTH.base, "copy")]
     rows = [max(1, table.loc[table["bound"] == bound, "op"].nunique()) for bound, *_ in kinds]
     fig = new_figure(5.0 * len(shown), 0.22 * sum(rows) + 2.5)
     grid = fig.add_gridspec(2, len(shown), height_ratios=rows)
@@ -238,7 +247,7 @@ def trend(series, op, measure="latency", dtype="float32", backends=None, title="
             if not backends or backend in backends:
                 per_backend.setdefault(backend, {})[label] = times[backend]
     if not per_backend:
-        raise ToolError(f"no {measure} timings of {op} in {dtype} in these results")
+        raise no_figures(measure, dtype, f" of {op}")
     shown = [b for b in BACKEND_NAMES if b in per_backend]
     fig, cells = _grid(shown, 5.0, 3.6)
     labels = list(series)
@@ -249,7 +258,7 @@ def trend(series, op, measure="latency", dtype="float32", backends=None, title="
         ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right", fontsize=7)
         log_if_decades(ax, table)
         ax.set_title(f"{op} on {backend}", fontsize=10)
-        ax.set_ylabel("ms per call", fontsize=8)
+        ax.set_ylabel(MEASURE[measure].shown_unit, fontsize=8)
         ax.legend(fontsize=6)
     fig.suptitle(title, fontsize=11)
     return fig
@@ -307,8 +316,9 @@ def parse_args(argv):
     p.add_argument("--envs", type=comma_list, help="trend: comma-separated environments (default: every one)")
     p.add_argument("--op", help="trend: the op drawn, any letter case")
     p.add_argument("--ops", type=comma_list, help="comma-separated ops to draw, any letter case (default: all)")
-    p.add_argument("--measure", choices=TIMED_MEASURES,
-                   help="latency (the default) or device time per call (the default of roofline)")
+    p.add_argument("--measure", choices=[m.name for m in MEASURES],
+                   help="latency (the default), device time per call (the default of roofline) or peak memory "
+                        f"(charts {', '.join(c for c in CHARTS if c not in TIMED_CHARTS)})")
     p.add_argument("--pairs", type=parse_pairs, help="speedup: comma-separated A/B backend pairs (default: the tables' pairs)")
     p.add_argument("--table", metavar="CSV", help="roofline: the rows from a roofline.csv of tools.tables "
                    "(results of an older benchmark version), ceilings from the results")
@@ -318,6 +328,8 @@ def parse_args(argv):
     p.add_argument("--force", action="store_true", help="overwrite existing image files")
     args = p.parse_args(argv)
     args.measure = args.measure or ("device" if args.chart == "roofline" else "latency")
+    if args.chart in TIMED_CHARTS and args.measure not in TIMED_MEASURES:
+        p.error(f"the {args.chart} chart is of times: --measure {' or '.join(TIMED_MEASURES)}")
     if (args.chart == "machines") != bool(args.machines):
         p.error("--machines goes with the machines chart, which needs it")
     if (args.chart == "trend") != bool(args.op):
@@ -337,7 +349,7 @@ def read_roofline_csv(path):
         table = pd.read_csv(path).rename(columns={"Operation": "row"})
     except (OSError, ValueError) as exc:
         raise ToolError(f"cannot read roofline table {path} ({str(exc).splitlines()[0]})") from None
-    missing = {"row", "backend", "GB/s", "TFLOP/s", "bound"} - set(table.columns)
+    missing = {"row", "backend", BANDWIDTH.unit, MATMUL.unit, "bound"} - set(table.columns)
     if missing:
         raise ToolError(f"{path} is not a roofline CSV of tools.tables (no {', '.join(sorted(missing))} column)")
     return table

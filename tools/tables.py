@@ -50,6 +50,9 @@ SPEEDUP_PAIRS = [
     ("cuda_compile", "cuda"),
 ]
 FAILED = "err"
+# The roofline's ceilings as bench_peaks records them; achieved rates are shown in their units.
+BANDWIDTH = vocabulary.FACT[(PEAK_CLASS, "track_copy_bandwidth")]
+MATMUL = vocabulary.FACT[(PEAK_CLASS, "track_matmul_float32")]
 
 
 def speedup_percent(first, second):
@@ -189,20 +192,23 @@ class Peaks:
 
     def bandwidth(self, backend):
         """Bytes per second."""
-        return self._best("track_copy_bandwidth", backend) * 1e9
+        method = "track_copy_bandwidth"
+        return self._best(method, backend) * vocabulary.FACT[(PEAK_CLASS, method)].base
 
     def rate(self, backend, dtype):
         """FLOP per second of a dense matmul in `dtype` (float32: at the same precision setting)."""
-        return self._best(f"track_matmul_{dtype}", backend, same_precision=dtype == "float32") * 1e12
+        method = f"track_matmul_{dtype}"
+        return self._best(method, backend, same_precision=dtype == "float32") * vocabulary.FACT[(PEAK_CLASS, method)].base
 
     def describe(self, backends):
         lines = []
         for group in sorted({self.group(b) for b in backends}):
             members = [b for b in backends if self.group(b) == group]
             fp32 = {("TF32" if self.tf32.get(b) == 1 else "full FP32"): self.rate(b, "float32") for b in members}
-            rates = ", ".join([f"float32 {v / 1e12:.1f} ({mode})" for mode, v in sorted(fp32.items())]
-                              + [f"{d} {self.rate(members[0], d) / 1e12:.1f}" for d in vocabulary.REDUCED_DTYPES])
-            lines.append(f"{group}: copy {self.bandwidth(members[0]) / 1e9:.0f} GB/s; matmul TFLOP/s {rates}")
+            rates = ", ".join([f"float32 {v / MATMUL.base:.1f} ({mode})" for mode, v in sorted(fp32.items())]
+                              + [f"{d} {self.rate(members[0], d) / MATMUL.base:.1f}" for d in vocabulary.REDUCED_DTYPES])
+            lines.append(f"{group}: copy {self.bandwidth(members[0]) / BANDWIDTH.base:.0f} {BANDWIDTH.unit}; "
+                         f"matmul {MATMUL.unit} {rates}")
         return lines
 
 
@@ -232,15 +238,15 @@ def roofline(df, measure="device", dtype="float32", backends=None):
         compute_time = flops / peaks.rate(r.backend, dtype) if flops else 0.0
         bound = "-" if math.isnan(nbytes) else "compute" if compute_time > memory_time else "memory"
         out.append({"row": r.row, "backend": r.backend, "ms": seconds * 1e3, "MB": nbytes / 1e6,
-                    "GFLOP": flops / 1e9 if flops else math.nan, "GB/s": nbytes / seconds / 1e9,
-                    "TFLOP/s": flops / seconds / 1e12 if flops else math.nan, "bound": bound,
+                    "GFLOP": flops / 1e9 if flops else math.nan, BANDWIDTH.unit: nbytes / seconds / BANDWIDTH.base,
+                    MATMUL.unit: flops / seconds / MATMUL.base if flops else math.nan, "bound": bound,
                     "% of peak": 100 * max(memory_time, compute_time) / seconds})
     return pd.DataFrame(out), peaks
 
 
 ROOFLINE_FORMATS = {
     "ms": format_ms, "MB": lambda v: f"{v:.1f}", "GFLOP": lambda v: "-" if math.isnan(v) else f"{v:.2f}",
-    "GB/s": lambda v: f"{v:.1f}", "TFLOP/s": lambda v: "-" if math.isnan(v) else f"{v:.2f}",
+    BANDWIDTH.unit: lambda v: f"{v:.1f}", MATMUL.unit: lambda v: "-" if math.isnan(v) else f"{v:.2f}",
     "bound": str, "% of peak": lambda v: "nan" if math.isnan(v) else f"{v:.0f}%",
 }
 
@@ -254,7 +260,7 @@ def side_by_side(frames, labels, backend, measure, dtype):
     for df, label in zip(frames, labels):
         rows = measured(df, measure, dtype)
         rows = rows[rows["backend"] == backend]
-        series = rows.set_index("row")["value"] * 1e3
+        series = rows.set_index("row")["value"] * vocabulary.MEASURE[measure].shown_scale
         columns.append(series[~series.index.duplicated()].rename(label))
     table = pd.concat(columns, axis=1)
     if table.dropna(how="all").empty:
@@ -474,7 +480,7 @@ def side_by_side_report(folder, kind, names, backend, measure="latency", dtype="
     for _, df in loaded:
         check_backends(df, [backend])
     table = side_by_side([df for _, df in loaded], labels, backend, measure, dtype)
-    lines = [f"{backend}, {measure} (ms per call), {dtype}: one column per {kind} (results in {folder})"]
+    lines = [f"{backend}, {vocabulary.MEASURE[measure].shown_unit}, {dtype}: one column per {kind} (results in {folder})"]
     lines += [f"- {label}: machine {s.machine}, commit {s.commit[:8]}, environment {s.env}"
               for label, (s, _) in zip(labels, loaded)]
     lines += ["", to_markdown(table)]
