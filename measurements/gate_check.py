@@ -106,13 +106,16 @@ def run(args, kind, both_measures=False):
           f"exit {done.returncode}, {seconds} s", flush=True)
 
 
-def gate(args, name, base, head):
-    """tools.compare --confirm between runs number `base` and `head` (1-based)."""
+def gate(args, name, base, head, ops=None):
+    """tools.compare --confirm between runs number `base` and `head` (1-based), over `ops`
+    (comma-separated; default all: a large gate can be split to fit a host's time limit)."""
     state = load_state(args.work)
     base_run, head_run = state["runs"][base - 1], state["runs"][head - 1]
     report = os.path.join(args.work, f"gate-{name}.json")
     command = [sys.executable, "-m", "tools.compare", base_run["commit"], head_run["commit"], "--machine",
                state["machine"], "--confirm", str(state["confirm"]), "--json", report, "--force", "--all"]
+    if ops:
+        command += ["--ops", ops]
     for side, run_ in (("base", base_run), ("head", head_run)):
         if run_["kind"] == "planted":
             command += [f"--{side}-var", f"BENCH_PLANT={state['plant']}"]
@@ -132,7 +135,7 @@ def gate(args, name, base, head):
                                        {"planted": 0, "caught": 0})
         entry["planted"] += 1
         entry["caught"] += k in flagged
-    state["gates"][name] = {"base": base, "head": head, "exit": done.returncode, "seconds": seconds,
+    state["gates"][name] = {"base": base, "head": head, "ops": ops or "all", "exit": done.returncode, "seconds": seconds,
                             "compared": len(result["cases"]), "false_alarms": sorted(flagged - planted),
                             "missed": sorted(planted - flagged), "by_fraction": by_fraction,
                             "suspects": sum(c["verdict"] != "same" or c["confirm_head_seconds"] != []
@@ -160,10 +163,12 @@ def summary(args):
              "| run | kind | commit | seconds | exit |", "|---|---|---|---|---|"]
     lines += [f"| {i} | {r['kind']}{' (both measures)' if r['both_measures'] else ''} | {r['commit'][:8]} | "
               f"{r['seconds']} | {r['exit']} |" for i, r in enumerate(state["runs"], 1)]
-    lines += ["", "| gate | runs | compared | false alarms | planted caught | gate seconds |", "|---|---|---|---|---|---|"]
+    lines += ["", "| gate | runs | ops | compared | false alarms | planted caught | gate seconds |",
+              "|---|---|---|---|---|---|---|"]
     for name, g in state["gates"].items():
         caught = ", ".join(f"{float(f):.0%}: {e['caught']}/{e['planted']}" for f, e in sorted(g["by_fraction"].items()))
-        lines.append(f"| {name} | {g['base']} vs {g['head']} | {g['compared']} | {len(g['false_alarms'])} | "
+        lines.append(f"| {name} | {g['base']} vs {g['head']} | {g.get('ops', 'all')} | {g['compared']} | "
+                     f"{len(g['false_alarms'])} | "
                      f"{caught or '-'} | {g['seconds']} |")
     write_atomically(os.path.join(out, "summary.md"), "\n".join(lines) + "\n", force=True)
     shutil.copy2(os.path.join(args.work, "gate-check.json"), os.path.join(out, "summary.json"))
@@ -189,6 +194,7 @@ def main():
     gates.add_argument("name")
     gates.add_argument("base", type=int)
     gates.add_argument("head", type=int)
+    gates.add_argument("--ops", help="comma-separated ops (default: all)")
     last = sub.add_parser("summary", help="summary.md / summary.json and the gate reports into OUT")
     last.add_argument("--out", required=True)
     args = p.parse_args()
@@ -200,7 +206,7 @@ def main():
     elif args.step == "run":
         run(args, args.kind, args.both_measures)
     elif args.step == "gate":
-        gate(args, args.name, args.base, args.head)
+        gate(args, args.name, args.base, args.head, args.ops)
     else:
         summary(args)
 

@@ -1,18 +1,24 @@
 #!/usr/bin/env bash
-# The regression gate's checks on the H100 (issue 11), stage by stage: each stage fits the
-# GPU host's 10-minute limit per command. Run from the project root on the GPU host after
-# MLX's CUDA build is installed (../shared/gpu/mlx-cuda-wheels.sh).
+# The regression gate's checks on the H100 (issue 11): measurements/gate_check.py with the
+# GPU backends and the planted slowdowns below, one step per command so that each fits the
+# GPU host's 10-minute limit. Run from the project root on the GPU host after MLX's CUDA
+# build is installed (../shared/gpu/mlx-cuda-wheels.sh).
 #
-#   bash measurements/h100_gate.sh setup|runs|gates1|gates2|fidelity|report OUT
+#   bash measurements/h100_gate.sh OUT versions         # versions and the card
+#   bash measurements/h100_gate.sh OUT prepare          # the scratch copy and the settings
+#   bash measurements/h100_gate.sh OUT run aa [--both-measures]   # one more run (unchanged)
+#   bash measurements/h100_gate.sh OUT run planted      # one more run with BENCH_PLANT
+#   bash measurements/h100_gate.sh OUT gate NAME BASE HEAD [--ops A,B]   # tools.compare --confirm
+#   bash measurements/h100_gate.sh OUT fidelity         # MLX device time vs an independent timer
+#   bash measurements/h100_gate.sh OUT report           # summary.md and the reports into OUT
 #
-# setup:  versions, a small-shape correctness pass (warms MLX's kernel cache), the scratch
-#         copy, and run 1: the default run, both measures, timed (the wall-time target).
-# runs:   runs 2 and 3, device time only (what the gate compares).
-# gates1: the A/A gate of runs 1 and 2, then run 4 with the planted slowdowns.
-# gates2: the A/A gate of runs 2 and 3, and the gate of run 3 against the planted run 4.
+# Every step ends by packing the scratch copy (its git history, state, log and asv results) into
+# OUT/state.tar.gz, so that a lost host loses nothing measured: `restore TARBALL` unpacks it on
+# a new one.
 set -uo pipefail
-stage=$1
-out=$2
+out=$1
+step=$2
+shift 2
 mkdir -p "$out"
 W=/tmp/gate-check
 G="python3 measurements/gate_check.py --work $W"
@@ -21,35 +27,35 @@ GPU=mlx_gpu,mlx_gpu_compile,cuda
 PLANT="0.10:ReLU/cuda,Sigmoid/mlx_gpu,Softplus/mlx_gpu_compile,Softmax/cuda,SumAll/mlx_gpu,BCE/mlx_gpu_compile"
 PLANT="$PLANT;0.05:LeakyReLU/mlx_gpu,SeLU/cuda,PReLU/mlx_gpu_compile,Argmax/cuda,Sum/mlx_gpu,LayerNorm/mlx_gpu_compile"
 
-case $stage in
-setup)
+case $step in
+versions)
     nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$out/versions.txt"
     python3 -c "import sys, torch, mlx.core as mx, numpy, asv; print(sys.version.split()[0], 'torch', torch.__version__, 'mlx', mx.__version__, 'numpy', numpy.__version__, 'asv', asv.__version__)" | tee -a "$out/versions.txt"
-    BENCH_PROFILE=small BENCH_BACKENDS=$GPU timeout 120 python3 -m pytest -q -p no:cacheprovider tests/test_correctness.py \
-        -k "ReLU or Softmax or MatMul or Conv2d or ScaledDot" 2>&1 | tail -2 | tee "$out/pytest-small.txt"
+    ;;
+prepare)
     $G prepare --profile reference --backends $GPU --dtypes float32 --plant "$PLANT" --machine h100
-    /usr/bin/time -f "%e s wall, %M KB max RSS" -o "$out/run1.time" $G run aa --both-measures
-    cat "$out/run1.time"
     ;;
-runs)
-    $G run aa
-    $G run aa
+run)
+    /usr/bin/time -f "%e s wall, %M KB max RSS" -a -o "$out/runs.time" $G run "$@"
+    tail -1 "$out/runs.time"
     ;;
-gates1)
-    $G gate aa1 1 2
-    $G run planted
-    ;;
-gates2)
-    $G gate aa2 2 3
-    $G gate planted 3 4
+gate)
+    $G gate "$@"
     ;;
 fidelity)
     BENCH_PROFILE=reference timeout 500 python3 -m pytest -q -s -p no:cacheprovider tests/test_device_time_fidelity.py \
         > "$out/fidelity.txt" 2>&1; tail -3 "$out/fidelity.txt"
     ;;
+restore)
+    mkdir -p $W && tar -xzf "$1" -C $W
+    ;;
 report)
     $G summary --out "$out/gate"
-    cp -r $W/results "$out/gate/results" 2>/dev/null
-    tar -czf "$out/gate.tar.gz" -C "$out" gate && rm -rf "$out/gate"
+    ;;
+*)
+    echo "unknown step $step" >&2; exit 2
     ;;
 esac
+status=$?
+[ -d $W ] && tar -czf "$out/state.tar.gz" -C $W --exclude=./.asv .
+exit $status

@@ -4,6 +4,7 @@ measuring them again, and fail on confirmed slowdowns.
     python -m tools.compare BASE HEAD                       # commits: hashes, tags, HEAD~1, branches
     python -m tools.compare HEAD~1 HEAD --confirm 7         # re-measure suspects, base/head alternating
     python -m tools.compare v1 v2 --machine h100 --json gate.json
+    python -m tools.compare v1 v2 --machine h100 --export gate.csv   # the cases listed, one long table
     python -m tools.compare C C --base-env E1 --head-env E2 --confirm 7 \
         --base-python .asv/env/E1/bin/python --head-python .asv/env/E2/bin/python
 
@@ -35,13 +36,16 @@ from tabulate import tabulate
 
 from benchmarks.harness import catalog, vocabulary
 
-from . import gate, remeasure
-from .cli import ToolError, add_results_options, check_outputs, finite, main_guard, parser, results_dir, write_atomically
+from . import gate, remeasure, tidy
+from .cli import (ToolError, add_export_option, add_results_options, check_new_file, check_outputs, finite, main_guard,
+                  parser, results_dir, write_atomically)
 from .results import frame, select
+from .suite import op_names
 
 KEYS = ["op", "case", "backend", "dtype"]
 GATED = vocabulary.MEASURE[vocabulary.GATED_MEASURE].method
 LATENCY = vocabulary.MEASURE["latency"].method
+MOST_ROUNDS = 20  # a suspect costs at most 40 processes
 
 
 def resolve(ref, config):
@@ -76,12 +80,13 @@ def parse_args(argv):
     p.add_argument("--base-env", help="asv environment of the baseline")
     p.add_argument("--head-env", help="asv environment of the results to check")
     p.add_argument("--threshold", type=finite(1.0), default=gate.DEFAULT_THRESHOLD,
-                   help=f"smallest ratio worth reporting (default {gate.DEFAULT_THRESHOLD}: 5 %% slower)")
+                   help=f"smallest ratio worth reporting (default {gate.DEFAULT_THRESHOLD}: "
+                        f"{(gate.DEFAULT_THRESHOLD - 1) * 100:.0f} %% slower)")
     p.add_argument("--alpha", type=finite(0.0), default=gate.DEFAULT_ALPHA,
                    help=f"level of the rank test over processes (default {gate.DEFAULT_ALPHA})")
     p.add_argument("--confirm", type=int, default=0, metavar="ROUNDS",
                    help=f"re-measure suspects in up to ROUNDS rounds of fresh processes, base and head alternating "
-                        f"(e.g. {gate.DEFAULT_ROUNDS}; at least {gate.FIRST_ROUNDS + 1}; 0: screen only)")
+                        f"({gate.DEFAULT_ROUNDS} at the default --alpha; 0: screen only)")
     p.add_argument("--base-var", action="append", default=[], type=assignment, metavar="BENCH_X=V",
                    help="a setting of the base's confirm processes (repeatable)")
     p.add_argument("--head-var", action="append", default=[], type=assignment, metavar="BENCH_X=V",
@@ -90,13 +95,19 @@ def parse_args(argv):
                                          "(default: this one)")
     p.add_argument("--head-python", help="interpreter of the head's environment (default: this one)")
     p.add_argument("--json", help="also write the report as JSON (for CI bots)")
-    p.add_argument("--force", action="store_true", help="overwrite the --json file")
+    add_export_option(p)
+    p.add_argument("--force", action="store_true", help="overwrite the --json / --export file")
     p.add_argument("--all", action="store_true", help="list every case, not only the changed ones")
+    p.add_argument("--ops", type=op_names, help="comma-separated ops to gate, any letter case (default: all)")
     args = p.parse_args(argv)
     if args.alpha >= 1:
         raise ToolError(f"--alpha {args.alpha}: must be between 0 and 1")
-    if args.confirm and not gate.FIRST_ROUNDS < args.confirm <= 20:
-        raise ToolError(f"--confirm {args.confirm}: give 0 (screen only) or {gate.FIRST_ROUNDS + 1} to 20 rounds")
+    least = gate.least_rounds(args.alpha)
+    if args.confirm and least > MOST_ROUNDS:
+        raise ToolError(f"--alpha {args.alpha}: unreachable in {MOST_ROUNDS} rounds of the confirm pass")
+    if args.confirm and not least <= args.confirm <= MOST_ROUNDS:
+        raise ToolError(f"--confirm {args.confirm}: give 0 (screen only) or {least} to {MOST_ROUNDS} rounds (fewer than "
+                        f"{least} processes a side can never reach --alpha {args.alpha})")
     return args
 
 
@@ -201,7 +212,7 @@ def report(rows, changed, newly_failing, args, base, head, confirmed):
                      "processes", "latency head/base", "verdict"], tablefmt="pipe", disable_numparse=True)])
 
     table(regressions, "Regressions (device time), largest first:")
-    others = [r for r in rows if r not in regressions and (args.all or r["decision"].verdict != "same")]
+    others = listed(rows, regressions, args.all)[len(regressions):]
     table(others, "Other cases" + ("" if args.all else " beyond the threshold") + ":")
     means = geomeans(rows)
     if not means.empty:
@@ -214,6 +225,26 @@ def report(rows, changed, newly_failing, args, base, head, confirmed):
         lines.extend(["", f"Benchmark changed, not comparable ({len(changed)}): "
                       + ", ".join(sorted({k[0] for k in changed}))])
     return "\n".join(lines), regressions, failing
+
+
+def listed(rows, regressions, show_all):
+    """The cases the report's tables list: the regressions, then the others beyond the
+    threshold (every one with --all)."""
+    return regressions + [r for r in rows if r not in regressions and (show_all or r["decision"].verdict != "same")]
+
+
+def as_tidy(cases, head_df, base, head):
+    """The listed cases as tools.tidy rows: head's device time as the value, base's beside
+    it, the gate's decision and the confirm pass's medians (tidy.PAIR and tidy.VERDICT)."""
+    def median(values):
+        return float(np.median(values)) if values else np.nan
+
+    decided = pd.DataFrame([{**dict(zip(KEYS, r["key"])), "base_value": r["base"][0], "ratio": r["decision"].ratio,
+                             "low": r["decision"].low, "high": r["decision"].high, "p": r["decision"].p,
+                             "verdict": r["decision"].verdict, "latency_ratio": r["latency_ratio"],
+                             "confirm_base": median(r.get("confirm_base")), "confirm_head": median(r.get("confirm_head"))}
+                            for r in cases], columns=KEYS + ["base_value", "ratio", *tidy.VERDICT])
+    return tidy.paired(head_df[head_df["method"] == GATED].merge(decided, on=KEYS), head, base)
 
 
 def as_json(rows, changed, newly_failing, regressions, failing, base, head, args):
@@ -243,6 +274,8 @@ def main(argv=None):
     args = parse_args(argv)
     if args.json:
         check_outputs([args.json], args.force)
+    if args.export:
+        check_new_file(args.export, args.force)
     folder = results_dir(args)
     head = select(folder, args.machine, resolve(args.head, args.config), args.head_env)
     base = select(folder, args.base_machine or head.machine, resolve(args.base, args.config), args.base_env)
@@ -259,6 +292,8 @@ def main(argv=None):
         if path and not os.access(path, os.X_OK):
             raise ToolError(f"--{option.replace('_', '-')} {path}: not an executable interpreter")
     base_df, head_df = frame(base), frame(head)
+    if args.ops:
+        base_df, head_df = (df[df["op"].isin(args.ops)] for df in (base_df, head_df))
     rows, changed, newly_failing, only_base, only_head = screen(base_df, head_df, args.threshold)
     if not rows and not changed:
         raise ToolError("the two result sets have no device-time case with a figure in common")
@@ -276,6 +311,8 @@ def main(argv=None):
     if args.json:
         write_atomically(args.json, as_json(rows, changed, newly_failing, regressions, failing, base, head, args),
                          force=args.force)
+    if args.export:
+        tidy.write(as_tidy(listed(rows, regressions, args.all), head_df, base, head), args.export, args.force)
     print(text)
     return 1 if failing else 0
 
