@@ -14,6 +14,12 @@ from asv.results import Results
 from toolkit import ROOT, assert_one_line_error, run_tool
 
 BENCHMARK = '''
+import os, time
+
+# A slow import (TINY_IMPORT_DELAY seconds) widens the forkserver's start, as torch does.
+time.sleep(float(os.environ.get("TINY_IMPORT_DELAY", "0")))
+
+
 class Tiny:
     params = [list(range(40))]
     param_names = ["n"]
@@ -58,6 +64,18 @@ def finished(folder):
     return {i: v for i, v in enumerate(values) if v is not None and v == v}
 
 
+def forkservers(tmp_path):
+    """pids of the forkserver of a run of tiny_suite(tmp_path) and of the processes it forked."""
+    return subprocess.run(["pgrep", "-f", f"run_server {tmp_path}"], capture_output=True, text=True).stdout.split()
+
+
+def assert_no_forkserver_survives(tmp_path, within=5.0):
+    deadline = time.monotonic() + within
+    while forkservers(tmp_path) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert forkservers(tmp_path) == [], "the killed run's forkserver (or a benchmark it forked) survived"
+
+
 def test_sigkill_at_random_instants_keeps_every_finished_case(tmp_path):
     run, env, folder = tiny_suite(tmp_path)
     rng = random.Random(12)
@@ -68,6 +86,7 @@ def test_sigkill_at_random_instants_keeps_every_finished_case(tmp_path):
         time.sleep(rng.uniform(0.5, 3.0))
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+        assert_no_forkserver_survives(tmp_path)
         now = finished(folder)  # raises if the file is not complete JSON asv can read
         assert set(kept) <= set(now), "a case finished before the kill is gone"
         kept = now
@@ -80,13 +99,24 @@ def test_a_killed_run_leaves_no_forkserver(tmp_path):
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not finished(folder):
         time.sleep(0.1)
-    servers = subprocess.run(["pgrep", "-f", f"run_server {tmp_path}"], capture_output=True, text=True).stdout.split()
-    assert servers, "the run had no forkserver"
+    assert forkservers(tmp_path), "the run had no forkserver"
     proc.kill()
     proc.wait()
-    time.sleep(1.0)
-    left = subprocess.run(["pgrep", "-f", f"run_server {tmp_path}"], capture_output=True, text=True).stdout.split()
-    assert left == []
+    assert_no_forkserver_survives(tmp_path)
+
+
+def test_a_run_killed_while_its_forkserver_starts_leaves_none(tmp_path):
+    # The forkserver imports the suite (here: 3 s) before asv can start the watchdog.
+    run, env, _ = tiny_suite(tmp_path)
+    env = dict(env, TINY_IMPORT_DELAY="3")
+    proc = subprocess.Popen(run, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not forkservers(tmp_path) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert forkservers(tmp_path), "the run started no forkserver"
+    proc.kill()
+    proc.wait()
+    assert_no_forkserver_survives(tmp_path)
 
 
 def test_second_run_into_the_same_results_folder_stops_at_once(tmp_path):

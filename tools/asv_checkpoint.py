@@ -12,19 +12,24 @@ while it writes and the file is empty. This plugin
 - takes the results folder's writer lock (tools/lock.py) for the run, so a second run into
   the same folder stops at once instead of overwriting this one's results;
 - ends asv's forkserver when asv dies without closing it (SIGKILL), instead of leaving it
-  and its imported frameworks in memory.
+  and its imported frameworks in memory: a parent-death signal while it starts (Linux),
+  then a watchdog.
 
 Only copies of asv's objects are saved: the figures asv computes are exactly those of a run
 without the plugin.
 """
 
+import contextlib
 import copy
+import ctypes
 import datetime
 import itertools
 import json
 import os
+import signal
 import subprocess
 import sys
+import threading
 
 from asv import console, runner, util
 from asv import results as asv_results
@@ -185,8 +190,49 @@ if os.read(0, 1) != b"c":
 """
 
 
+# asv starts the forkserver and then waits for it to import the suite (seconds: torch,
+# torch.compile's warm-up) before the watchdog below can start. A SIGKILL in that window
+# would leave the forkserver alive, so on Linux it is started with a parent-death signal:
+# the kernel kills it when asv's thread that started it dies. Other systems keep that window.
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with(parent_pid, preexec_fn):
+    """A Popen preexec_fn: `preexec_fn`, then SIGKILL for this child when `parent_pid` dies."""
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def preexec():
+        if preexec_fn is not None:
+            preexec_fn()
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent_pid:  # the parent died before the signal was armed
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return preexec
+
+
+class _PopenDyingWithParent(subprocess.Popen):
+    def __init__(self, *args, preexec_fn=None, **kwargs):
+        super().__init__(*args, preexec_fn=_die_with(os.getpid(), preexec_fn), **kwargs)
+
+
+@contextlib.contextmanager
+def _children_die_with_this_thread():
+    """Processes asv starts in the block get the parent-death signal (Linux, main thread
+    only: the signal follows the thread that forked, and the main thread lives as long as asv)."""
+    if not sys.platform.startswith("linux") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    original, util.subprocess.Popen = util.subprocess.Popen, _PopenDyingWithParent
+    try:
+        yield
+    finally:
+        util.subprocess.Popen = original
+
+
 def forkserver_init(self, env, root):
-    _original_forkserver_init(self, env, root)
+    with _children_die_with_this_thread():
+        _original_forkserver_init(self, env, root)
     read_end, self._watchdog_pipe = os.pipe()
     os.set_inheritable(self._watchdog_pipe, False)
     subprocess.Popen([sys.executable, "-c", WATCHDOG, str(self.server_proc.pid)], stdin=read_end,
