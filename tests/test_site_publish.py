@@ -3,11 +3,18 @@ files it did not make without --force, and swaps a complete site in or leaves th
 
 import json
 import os
+import random
 import shutil
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 
 from asv_fixtures import write_results
+from tools import site
+from tools.site import MANIFEST
 from toolkit import ROOT, assert_one_line_error, commit_of, git, run_tool, snapshot
 
 
@@ -74,3 +81,63 @@ def test_a_failed_publish_leaves_the_old_site_and_no_scratch(project):
     assert proc.returncode == 2 and "unchanged" in proc.stderr, proc.stderr[-2000:]
     assert snapshot(html) == before
     assert [p for p in os.listdir(conf.parent) if p.startswith(".site-")] == []
+
+
+def assert_complete_site(html):
+    """html_dir holds a whole published site: its pages, graphs and a readable index."""
+    assert (html / "index.html").is_file(), "no index.html"
+    assert (html / "graphs").is_dir(), "no graphs folder"
+    assert "benchmarks" in json.loads((html / "index.json").read_text())
+    assert json.loads((html / MANIFEST).read_text())
+
+
+def test_a_publish_killed_at_any_instant_leaves_a_complete_site(project):
+    conf, html = project
+    start = time.monotonic()
+    assert publish(conf).returncode == 0
+    took = time.monotonic() - start
+    rng = random.Random(3)
+    for _ in range(24):
+        proc = subprocess.Popen([sys.executable, "-m", "tools.site", "publish", "--config", str(conf)],
+                                cwd=conf.parent, env=dict(os.environ, PYTHONPATH=ROOT), start_new_session=True,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.3, 1.1) * took)  # most kills late, where the new site is swapped in
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        assert_complete_site(html)
+
+
+def two_sites(tmp_path):
+    old, fresh = tmp_path / "html", tmp_path / "fresh"
+    for folder, text in ((old, "old"), (fresh, "new")):
+        (folder / "graphs").mkdir(parents=True)
+        (folder / "index.html").write_text(text)
+    (tmp_path / "scratch").mkdir()
+    return [str(p) for p in (fresh, old, tmp_path / "scratch")]
+
+
+def test_the_swap_is_one_step(tmp_path, monkeypatch):
+    # A publisher killed after the swap's first rename call: the site folder is still whole.
+    renames = []
+
+    def rename_then_die(*args):
+        renames.append(args)
+        if len(renames) > 1:
+            raise SystemExit("killed")
+        os.replace(*args)
+
+    monkeypatch.setattr(os, "rename", rename_then_die)
+    try:
+        site.swap_in(*two_sites(tmp_path))
+    except SystemExit:
+        pass
+    html = tmp_path / "html"
+    assert (html / "graphs").is_dir() and (html / "index.html").read_text() in ("old", "new")
+
+
+def test_the_swap_puts_the_new_site_in_and_the_old_one_aside(tmp_path):
+    fresh, html, scratch = two_sites(tmp_path)
+    site.swap_in(fresh, html, scratch)
+    assert open(os.path.join(html, "index.html")).read() == "new"
+    aside = [os.path.join(folder, "index.html") for folder in (fresh, os.path.join(scratch, "previous"))]
+    assert [open(p).read() for p in aside if os.path.exists(p)] == ["old"]

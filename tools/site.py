@@ -13,6 +13,8 @@ copies the files the pages use into html/vendor/ and points the pages there.
 """
 
 import base64
+import ctypes
+import errno
 import hashlib
 import io
 import itertools
@@ -31,7 +33,8 @@ from asv.benchmarks import Benchmarks
 
 from benchmarks.harness import vocabulary
 
-from .cli import ToolError, main_guard, parser, read_config, replace_atomically, run_asv, write_atomically, write_bytes
+from .cli import (ToolError, fsync_folder, main_guard, parser, read_config, replace_atomically, run_asv,
+                  write_atomically, write_bytes)
 from .results import BENCHMARKS_FILE, load_all, load_benchmarks, machines, publishable
 
 # (CDN URL in asv's index.html, npm package, version, file in the package, tarball sha512)
@@ -246,12 +249,52 @@ def publish(config, force, offline, cache):
         show_points(fresh)
         count = vendor(fresh, cache) if offline else 0
         replace_atomically(os.path.join(fresh, MANIFEST), write_bytes(json.dumps(files_under(fresh)).encode()))
-        if os.path.lexists(html):
-            os.rename(html, os.path.join(scratch, "previous"))
-        os.rename(fresh, html)
+        swap_in(fresh, html, scratch)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return count
+
+
+# --- swapping the new site in ------------------------------------------------------------
+
+# Linux's renameat2 and macOS's renamex_np exchange two paths in one step, so a kill at any
+# instant leaves the old site or the new one in html_dir, never none.
+AT_FDCWD = -100
+RENAME_EXCHANGE = 2  # Linux, <linux/fs.h>
+RENAME_SWAP = 0x2  # macOS, <stdio.h>
+# What a system or file system without an exchanging rename answers.
+NO_EXCHANGE = {errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP}
+
+
+def exchange(a, b):
+    """Swap the paths `a` and `b` (both existing) atomically; False where this system or file
+    system cannot."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    a, b = os.fsencode(a), os.fsencode(b)
+    if hasattr(libc, "renameat2"):
+        status = libc.renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE)
+    elif hasattr(libc, "renamex_np"):
+        status = libc.renamex_np(a, b, RENAME_SWAP)
+    else:
+        return False
+    if status == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in NO_EXCHANGE:
+        return False
+    raise OSError(code, os.strerror(code), b.decode(errors="replace"))
+
+
+def swap_in(fresh, html, scratch):
+    """Put the folder `fresh` at `html`; the old site, if any, ends up in `scratch`."""
+    if not os.path.lexists(html):
+        os.rename(fresh, html)
+    elif not exchange(fresh, html):
+        # Only without an exchanging rename (neither renameat2 nor renamex_np, or a file system
+        # refusing it): two renames, and a kill between them leaves no html_dir.
+        os.rename(html, os.path.join(scratch, "previous"))
+        os.rename(fresh, html)
+    fsync_folder(os.path.dirname(os.path.abspath(html)))
 
 
 # --- what the site shows ----------------------------------------------------------------
