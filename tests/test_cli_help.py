@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-TOOLS = ["suite", "tables", "compare", "fidelity", "merge", "plots", "tidy", "site", "releases"]
+TOOLS = ["suite", "tables", "compare", "fidelity", "merge", "plots", "tidy", "site", "releases", "noise"]
 
 
 @pytest.mark.parametrize("name", TOOLS)

@@ -112,6 +112,21 @@ def write_atomically(path, content, force=False):
         raise ToolError(f"cannot write {path} ({exc.strerror})") from None
 
 
+def check_new_file(path, force):
+    """`path` can be written, the folders it lacks created: checked before anything is
+    written, like check_outputs, for a file whose folder may not exist yet."""
+    folder = os.path.dirname(os.path.abspath(path))
+    existing = folder
+    while not os.path.lexists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise ToolError(f"{existing} is not a folder; choose another place for {os.path.basename(path)}")
+    if existing == folder:
+        check_outputs([path], force)
+    elif not os.access(existing, os.W_OK | os.X_OK):
+        raise ToolError(f"folder {existing} is not writable; choose another place for {os.path.basename(path)}")
+
+
 # --- option values ----------------------------------------------------------------------
 
 def comma_list(text):
@@ -195,6 +210,25 @@ def add_case_options(p, backends_help, dtypes_default=None):
     p.add_argument("--backends", type=names_of("backend(s)", vocabulary.BACKEND_NAMES), help=backends_help)
     p.add_argument("--dtypes", type=names_of("dtype(s)", vocabulary.DTYPES), default=dtypes_default,
                    help="comma-separated dtypes (default: all; float16 / bfloat16 run on GPU backends only)")
+
+
+# The tidy export's formats, by the file's suffix (tools/tidy.py writes them).
+EXPORT_FORMATS = (".csv", ".json")
+
+
+def export_file(text):
+    """An argparse type: a path ending in one of EXPORT_FORMATS (the format follows it)."""
+    if os.path.splitext(text)[1].lower() not in EXPORT_FORMATS:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: name a {' or '.join(EXPORT_FORMATS)} file (the format follows the suffix)")
+    return text
+
+
+def add_export_option(p):
+    """--export FILE: the figures the tool shows, as tools.tidy's long table."""
+    p.add_argument("--export", type=export_file, metavar="FILE",
+                   help="also write the figures shown as one long table (tools.tidy's columns, a row per figure): "
+                        f"{' or '.join(EXPORT_FORMATS)} by the suffix, folders created")
 
 
 def read_config(path):

@@ -2,6 +2,7 @@
 
     python -m tools.fidelity --machine h100                  # every cuda case >= 50 us
     python -m tools.fidelity --machine h100 --markdown fidelity.md --tolerance 5
+    python -m tools.fidelity --machine h100 --export fidelity.json   # each case checked, one long table
 
 For every torch CUDA case whose device time recorded by asv (`time_device`: CUDA events
 around a batch of back-to-back calls, divided by the batch size) is at least --min-us, the
@@ -12,17 +13,21 @@ case is prepared again through the suite's own code and measured independently:
 - events: CUDA events around each single call (median), for reference.
 
 Exits 1 if a case's recorded device time and its profiler time differ by more than
---tolerance percent, 0 otherwise, 2 on bad input or without CUDA.
+--tolerance percent, 0 otherwise, 2 on bad input or without CUDA. `--export FILE` writes
+each case checked: the recorded device time as the value, the independent ones beside it.
 """
 
 import statistics
 import sys
 
+import pandas as pd
 from tabulate import tabulate
 
 from benchmarks.harness import catalog
 
-from .cli import ToolError, add_results_options, check_outputs, finite, main_guard, parser, results_dir, write_atomically
+from . import tidy
+from .cli import (ToolError, add_export_option, add_results_options, check_new_file, check_outputs, finite, main_guard,
+                  parser, results_dir, write_atomically)
 from .results import MEASURES, frame, select
 
 CALLS = 20
@@ -64,7 +69,8 @@ def parse_args(argv):
                    help="check cases at least this long (default 50)")
     p.add_argument("--tolerance", type=finite(0), default=5.0, help="largest difference allowed, percent (default 5)")
     p.add_argument("--markdown", metavar="FILE", help="also write the table to FILE")
-    p.add_argument("--force", action="store_true", help="overwrite --markdown's file")
+    add_export_option(p)
+    p.add_argument("--force", action="store_true", help="overwrite the --markdown / --export file")
     return p.parse_args(argv)
 
 
@@ -73,6 +79,8 @@ def main(argv=None):
     args = parse_args(argv)
     if args.markdown:
         check_outputs([args.markdown], args.force)
+    if args.export:
+        check_new_file(args.export, args.force)
     selection = select(results_dir(args), args.machine, args.commit, args.env)
     df = frame(selection)
     rows = df[(df["method"] == MEASURES["device"]) & (df["backend"] == args.backend) & (df["status"] == "ok")
@@ -81,7 +89,7 @@ def main(argv=None):
         raise ToolError(f"{selection.path} has no {args.backend} device times of at least {args.min_us:g} us")
     if catalog.availability([args.backend])[args.backend]:
         raise ToolError("the fidelity check needs torch with a CUDA GPU; run it on the machine that made the results")
-    table, differences = [], []
+    table, differences, references = [], [], []
     import torch
 
     for r in rows.itertuples():
@@ -90,6 +98,8 @@ def main(argv=None):
         difference = relative_difference(r.value, kernels)
         ok = abs(difference) * 100 <= args.tolerance
         differences.append(abs(difference) * 100)
+        references.append({"profiler": kernels, "events": events, "difference": difference,
+                           "verdict": "ok" if ok else "DIFFERS"})
         table.append([f"{r.op} / {r.case} {r.dtype}", f"{r.value * 1e6:.1f}", f"{kernels * 1e6:.1f}",
                       f"{events * 1e6:.1f}", f"{difference * 100:+.1f} %", "ok" if ok else "DIFFERS"])
         print(" | ".join(table[-1]), flush=True)
@@ -107,6 +117,9 @@ def main(argv=None):
     print("\n" + text)
     if args.markdown:
         write_atomically(args.markdown, text, force=args.force)
+    if args.export:
+        checked = pd.concat([rows.reset_index(drop=True), pd.DataFrame(references)], axis=1)
+        tidy.write(tidy.tidy(checked, selection), args.export, args.force)
     return 1 if failures else 0
 
 

@@ -2,21 +2,23 @@
 
     python -m tools.noise run1.json run2.json                 # two asv results files
     python -m tools.noise run1.json run2.json --min-us 50 --median 2 --p95 5
+    python -m tools.noise run1.json run2.json --export noise.csv   # every case compared, one long table
 
 For every case measured in both (same op, case, backend, dtype and measure) whose time is
 at least --min-us in both runs, |delta| = |t2 / t1 - 1|. Prints, per measure (then per
 backend and measure), the number of cases, the median and the 95th percentile of |delta|
 and the cases that moved most; exits 1 when an overall median or 95th percentile exceeds
-its limit (in percent), 0 otherwise, 2 on bad input.
+its limit (in percent), 0 otherwise, 2 on bad input. `--export FILE` writes every case
+compared (the ones the summaries count), run 2's figure as the value, run 1's beside it.
 """
 
-import argparse
 import sys
 
 import numpy as np
 from tabulate import tabulate
 
-from .cli import ToolError, main_guard
+from . import tidy
+from .cli import ToolError, add_export_option, check_new_file, main_guard, parser
 from .results import MEASURES, frame, load_file
 
 KEYS = ["op", "method", "case", "backend", "dtype"]
@@ -46,19 +48,28 @@ def summary(both, backend=None):
     return rows
 
 
+def exported(both, later, first, second):
+    """The cases compared as tidy rows: run 2's figures (`later`, its frame), run 1's beside."""
+    compared = both[KEYS + ["value_1", "delta"]].rename(columns={"value_1": "base_value"})
+    rows = later.merge(compared, on=KEYS)
+    return tidy.paired(rows.assign(ratio=rows["value"] / rows["base_value"]), second, first)
+
+
 def _cells(row):
     return [row["cases"], f"{row['median']:.2f} %", f"{row['p95']:.2f} %", f"{row['max']:.1f} %"]
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(prog="python -m tools.noise", description=__doc__.split("\n\n")[0])
-    parser.add_argument("first", help="asv results file of the first run")
-    parser.add_argument("second", help="asv results file of the second run")
-    parser.add_argument("--min-us", type=float, default=50.0, help="ignore cases faster than this (default 50)")
-    parser.add_argument("--median", type=float, default=2.0, help="limit of the median |delta|, percent (default 2)")
-    parser.add_argument("--p95", type=float, default=5.0, help="limit of the 95th percentile, percent (default 5)")
-    parser.add_argument("--worst", type=int, default=10, help="how many of the most-moved cases to list")
-    args = parser.parse_args(argv)
+    p = parser("tools.noise", __doc__)
+    p.add_argument("first", help="asv results file of the first run")
+    p.add_argument("second", help="asv results file of the second run")
+    p.add_argument("--min-us", type=float, default=50.0, help="ignore cases faster than this (default 50)")
+    p.add_argument("--median", type=float, default=2.0, help="limit of the median |delta|, percent (default 2)")
+    p.add_argument("--p95", type=float, default=5.0, help="limit of the 95th percentile, percent (default 5)")
+    p.add_argument("--worst", type=int, default=10, help="how many of the most-moved cases to list")
+    add_export_option(p)
+    p.add_argument("--force", action="store_true", help="overwrite the --export file")
+    args = p.parse_args(argv)
     if args.min_us < 0 or args.median <= 0 or args.p95 <= 0:
         raise ToolError("--min-us must be >= 0, --median and --p95 > 0 (percent)")
     return args
@@ -67,10 +78,15 @@ def parse_args(argv):
 @main_guard
 def main(argv=None):
     args = parse_args(argv)
+    if args.export:
+        check_new_file(args.export, args.force)
     first, second = load_file(args.first), load_file(args.second)
-    both = deltas(frame(first), frame(second), args.min_us * 1e-6)
+    later = frame(second)
+    both = deltas(frame(first), later, args.min_us * 1e-6)
     if both.empty:
         raise ToolError(f"the two runs have no case of at least {args.min_us:g} us in common")
+    if args.export:
+        tidy.write(exported(both, later, first, second), args.export, args.force)
     rows = summary(both)
     print(f"run 1: {first.path} ({first.machine}, {first.commit[:8]}, {first.env})")
     print(f"run 2: {second.path} ({second.machine}, {second.commit[:8]}, {second.env})")

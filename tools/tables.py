@@ -7,6 +7,7 @@
     python -m tools.tables --machines m1,m2 --backend mlx_gpu --ops Softmax,MatMul
     python -m tools.tables --envs E1,E2 --backend mlx_cpu    # e.g. two MLX releases
     python -m tools.tables --machine h100 --csv out/ --markdown out/tables.md   # also CSV and Markdown files
+    python -m tools.tables --measure memory --export out/memory.csv   # the figures shown, one long table
 
 Times are the median of asv's samples, in milliseconds. `--measure latency` (the default,
 the reference table's measure) is one call and its completion barrier; `--measure device`
@@ -30,8 +31,9 @@ from tabulate import tabulate
 from benchmarks.harness import catalog, vocabulary
 from benchmarks.harness.vocabulary import PEAK_CLASS, SETTINGS_CLASS
 
-from .cli import (ToolError, add_results_options, check_outputs, comma_list, machine_name, main_guard, names_of,
-                  parser, results_dir, write_atomically)
+from . import tidy
+from .cli import (ToolError, add_export_option, add_results_options, check_new_file, comma_list, machine_name, main_guard,
+                  names_of, parser, results_dir, write_atomically)
 from .results import frame, not_run, select
 
 # Table columns: the vocabulary's order, each compiled backend right after its eager one.
@@ -110,6 +112,12 @@ def times_ms(df, measure="latency", dtype="float32"):
 
 def pairs_for(backends):
     return [(a, b) for a, b in SPEEDUP_PAIRS if a in backends and b in backends]
+
+
+def shown_rows(df, times, measure, dtype):
+    """The frame's rows behind a table's cells (its cases x its backends): what --export writes."""
+    rows = measured(df, measure, dtype)
+    return rows[rows["row"].isin(times.index) & rows["backend"].isin(times.columns)]
 
 
 def detailed(times):
@@ -307,12 +315,13 @@ def parse_args(argv):
     p.add_argument("--backend", choices=vocabulary.BACKEND_NAMES, help="the backend shown by --machines / --envs")
     p.add_argument("--markdown", metavar="FILE", help="also write the Markdown tables to FILE (folders created)")
     p.add_argument("--csv", metavar="DIR", help="also write the tables as CSV files into DIR (created if missing)")
+    add_export_option(p)
     p.add_argument("--force", action="store_true", help="overwrite existing output files")
     args = p.parse_args(argv)
     args.measure_chosen = args.measure is not None
     args.measure = args.measure or ("device" if args.roofline else "latency")
-    if args.force and not (args.markdown or args.csv):
-        raise ToolError("--force only applies to --markdown or --csv output; add one of them or drop --force")
+    if args.force and not (args.markdown or args.csv or args.export):
+        raise ToolError("--force only applies to --markdown, --csv or --export output; add one of them or drop --force")
     if args.machines and args.envs:
         raise ToolError("--machines and --envs are two different views; choose one")
     if (args.machines or args.envs) and not args.backend:
@@ -349,10 +358,11 @@ def names_of_machines(text):
 
 
 class Report:
-    """Markdown text and the CSV files of one invocation."""
+    """Markdown text, the CSV files and the figures shown (frame rows with the result set
+    they came from, for --export) of one invocation."""
 
-    def __init__(self, lines, csv):
-        self.lines, self.csv = lines, csv
+    def __init__(self, lines, csv, shown=()):
+        self.lines, self.csv, self.shown = lines, csv, list(shown)
 
     def markdown(self):
         return "\n".join(self.lines) + "\n"
@@ -361,10 +371,11 @@ class Report:
 class Tables(Report):
     """The reference layout: detailed and average tables of one result set."""
 
-    def __init__(self, selection, df, detailed, average, failed, not_run, measure="latency", dtype="float32"):
+    def __init__(self, selection, df, detailed, average, failed, not_run, measure="latency", dtype="float32",
+                 shown=()):
         self.selection, self.df, self.detailed, self.average = selection, df, detailed, average
         self.failed, self.not_run, self.measure, self.dtype = failed, not_run, measure, dtype
-        super().__init__(self._lines(), {"detailed.csv": detailed, "average.csv": average})
+        super().__init__(self._lines(), {"detailed.csv": detailed, "average.csv": average}, shown)
 
     def failed_cases(self):
         stacked = self.failed.stack()
@@ -396,7 +407,8 @@ def reference(selection, df, measure="latency", dtype="float32"):
     if times.empty:
         raise ToolError(f"{selection.path} has no {measure} figures in {dtype}: every backend was skipped "
                         "(or the measure was not run)")
-    tables = Tables(selection, df, detailed(times), average(times, ops), failed, not_run(selection), measure, dtype)
+    tables = Tables(selection, df, detailed(times), average(times, ops), failed, not_run(selection), measure, dtype,
+                    [(shown_rows(df, times, measure, dtype), selection)])
     hidden = measured(df, measure, dtype)["row"].nunique() - len(times)
     if hidden:
         tables.lines.append(f"Not shown: {hidden} case(s) without a figure on any backend "
@@ -460,7 +472,9 @@ def build_roofline(args, selection, df, wanted, dtype, measure):
         lines += ["", f"Roofline on {backend}:", to_markdown(part, formats=ROOFLINE_FORMATS)]
     if table["% of peak"].isna().all():
         lines += ["", "No peaks in these results (bench_peaks.Peak did not run): % of peak is nan."]
-    return Report(lines, {"roofline.csv": table.set_index("row")})
+    # exported: each placed case's figure with its roofline columns (its time is the value)
+    placed = measured(df, measure, dtype).merge(table.drop(columns="ms"), on=["row", "backend"])
+    return Report(lines, {"roofline.csv": table.set_index("row")}, [(placed, selection)])
 
 
 def build_side_by_side(args, dtype):
@@ -484,7 +498,11 @@ def side_by_side_report(folder, kind, names, backend, measure="latency", dtype="
     lines += [f"- {label}: machine {s.machine}, commit {s.commit[:8]}, environment {s.env}"
               for label, (s, _) in zip(labels, loaded)]
     lines += ["", to_markdown(table)]
-    return Report(lines, {f"{kind}s.csv": table})
+    shown = []
+    for s, df in loaded:
+        rows = measured(df, measure, dtype)
+        shown.append((rows[(rows["backend"] == backend) & rows["row"].isin(table.index)], s))
+    return Report(lines, {f"{kind}s.csv": table}, shown)
 
 
 @main_guard
@@ -499,9 +517,13 @@ def main(argv=None):
                     for dtype, report in reports for name, table in report.csv.items()]
     if args.markdown:
         outputs.append((args.markdown, text))
+    if args.export:
+        outputs.append((args.export, tidy.serialize(
+            tidy.tidy_all(part for _, report in reports for part in report.shown), args.export)))
+    for path, _ in outputs:  # every target before writing any, or creating a folder
+        check_new_file(path, args.force)
     for path, _ in outputs:
         make_folder(os.path.dirname(os.path.abspath(path)))
-    check_outputs([path for path, _ in outputs], args.force)  # every target before writing any
     for path, content in outputs:
         write_atomically(path, content, force=args.force)
     sys.stdout.write(text)

@@ -6,9 +6,15 @@
 Columns: machine, commit, date (the commit's, UTC), environment, mlx and torch (the versions
 the results record: asv's environment requirements; empty for an existing interpreter), op,
 case (the tables' label), shapes, axis, backend, dtype, measure, value, unit, q25, q75 and
-samples (how many asv kept), then whatever else the frame carried (status: ok, failed,
-skipped). Values are in the unit named beside them, as asv recorded them (seconds for
-times). The format follows the file's extension; the folder is created.
+samples (how many the value is the median of), then whatever else the frame carried
+(status: ok, failed, skipped). Values are in the unit named beside them, as asv recorded
+them (seconds for times, bytes for memory). The format follows the file's extension; the
+folder is created.
+
+The tools that show figures (tables, plots, compare, noise, fidelity) write the same table
+of what they showed with `--export FILE`; compare and noise add the first result set's
+columns (base_*, ratio; compare its verdict, noise its delta), fidelity its reference
+measurements (the ADDED columns below).
 """
 
 import json
@@ -19,7 +25,8 @@ import pandas as pd
 
 from benchmarks.harness.inputs import parse_label
 from benchmarks.harness.vocabulary import MEASURE_OF_METHOD, unit_of
-from .cli import ToolError, add_results_options, check_outputs, main_guard, parser, results_dir, write_atomically
+from .cli import (EXPORT_FORMATS, ToolError, add_results_options, check_new_file, export_file, main_guard, parser,
+                  results_dir, write_atomically)
 from .results import frame, select
 
 # The columns and their pandas types: what `read` restores from either format.
@@ -29,9 +36,23 @@ SCHEMA = {
     "axis": "Int64", "backend": "string", "dtype": "string", "measure": "string", "value": "float64",
     "unit": "string", "q25": "float64", "q75": "float64", "samples": "Int64",
 }
-FORMATS = (".csv", ".json")
 # Columns of a results frame that the schema's columns replace.
 CONSUMED = {"method", "row"}
+# What the tools that compare two result sets add (tools.compare: base and head; tools.noise:
+# run 1 and run 2): the row describes the second set, these columns the first, its figure
+# and the second's over it.
+PAIR = {"base_machine": "string", "base_commit": "string", "base_environment": "string",
+        "base_value": "float64", "ratio": "float64"}
+# tools.compare: the gate's decision (tools/gate.py): the ratio's interval, the rank test's p,
+# the verdict, latency's ratio beside it and the confirm pass's medians, per side.
+VERDICT = {"low": "float64", "high": "float64", "p": "float64", "verdict": "string", "latency_ratio": "float64",
+           "confirm_base": "float64", "confirm_head": "float64"}
+# tools.noise: |ratio - 1|.
+NOISE = {"delta": "float64"}
+# tools.fidelity: the same device time measured independently (seconds per call): kernel time
+# from torch.profiler, CUDA events per call; (value - profiler) / profiler; ok or DIFFERS.
+REFERENCE = {"profiler": "float64", "events": "float64", "difference": "float64", "verdict": "string"}
+ADDED = {**PAIR, **VERDICT, **NOISE, **REFERENCE}
 
 
 def versions(results):
@@ -89,7 +110,26 @@ def tidy(df, selection):
     })
     out = out.astype(SCHEMA)
     extra = [c for c in df.columns if c not in out.columns and c not in CONSUMED]
-    return pd.concat([out, df[extra]], axis=1)
+    return typed(pd.concat([out, df[extra]], axis=1))
+
+
+def typed(table):
+    """`table` with the declared columns it has in their declared types."""
+    return table.astype({k: v for k, v in {**SCHEMA, **ADDED}.items() if k in table})
+
+
+def tidy_all(parts):
+    """tidy() of several (frame rows, selection) parts, one table."""
+    return pd.concat([tidy(df, selection) for df, selection in parts], ignore_index=True)
+
+
+def paired(df, selection, base):
+    """tidy() of rows of `selection` compared with the result set `base`: `df` carries
+    base_value and ratio (and the tool's own columns); base's description is added."""
+    table = tidy(df, selection)
+    table = table.assign(base_machine=base.machine, base_commit=base.commit, base_environment=base.env)
+    first = list(SCHEMA) + list(PAIR)
+    return typed(table[first + [c for c in table.columns if c not in first]])
 
 
 def serialize(table, path):
@@ -100,17 +140,14 @@ def serialize(table, path):
     if ext == ".json":
         # pandas writes NaN and <NA> as null; 15 significant digits keep asv's figures
         return table.to_json(orient="records", indent=1, double_precision=15) + "\n"
-    raise ToolError(f"{path}: the format follows the extension; name a {' or '.join(FORMATS)} file")
+    raise ToolError(f"{path}: the format follows the extension; name a {' or '.join(EXPORT_FORMATS)} file")
 
 
 def write(table, path, force=False):
     """Write `table` to `path` as CSV or JSON (by extension), atomically, creating the folder."""
     text = serialize(table, path)
+    check_new_file(path, force)
     folder = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(folder):
-        check_outputs([path], force)
-    elif os.path.lexists(folder):
-        raise ToolError(f"{folder} is not a folder; choose another place for {os.path.basename(path)}")
     try:
         os.makedirs(folder, exist_ok=True)
     except OSError as exc:
@@ -126,22 +163,20 @@ def export(df, selection, path, force=False):
 def read(path):
     """A table `write` wrote, with the schema's types restored."""
     if path.lower().endswith(".csv"):
-        table = pd.read_csv(path, dtype=SCHEMA, keep_default_na=False, na_values=[""])
+        table = pd.read_csv(path, dtype={**SCHEMA, **ADDED}, keep_default_na=False, na_values=[""])
     else:
         with open(path) as f:
             table = pd.DataFrame.from_records(json.load(f))
-    return table.astype({k: v for k, v in SCHEMA.items() if k in table})
+    return typed(table)
 
 
 def parse_args(argv):
     p = parser("tools.tidy", __doc__)
     add_results_options(p)
-    p.add_argument("--out", required=True, metavar="FILE", help="output file: .csv or .json (its folder is created)")
+    p.add_argument("--out", required=True, type=export_file, metavar="FILE",
+                   help="output file: .csv or .json (its folder is created)")
     p.add_argument("--force", action="store_true", help="overwrite an existing output file")
-    args = p.parse_args(argv)
-    if os.path.splitext(args.out)[1].lower() not in FORMATS:
-        p.error(f"--out {args.out}: name a {' or '.join(FORMATS)} file (the format follows the extension)")
-    return args
+    return p.parse_args(argv)
 
 
 @main_guard
