@@ -2,11 +2,15 @@
 so that asv's default graph (the first values of each parameter) has figures, benchmarks
 without any figure left out, thumbnails that draw a lone point."""
 
+import datetime
 import os
+import random
 
+import pytest
 from asv import util
 
 from asv_fixtures import write_results
+from benchmarks.harness import vocabulary
 from tools import site
 from tools.results import BENCHMARKS_FILE, load_all
 
@@ -48,8 +52,48 @@ def test_values_with_figures_come_first_and_empty_benchmarks_go(tmp_path):
     written = util.load_json(os.path.join(view, BENCHMARKS_FILE))
     assert MEMORY not in written  # no figure anywhere: its page could only be empty
     cases, backends = written[RELU]["params"]
-    assert cases == ["'dim=9'", "'dim=8'", "'dim=1000'"]
-    assert backends == ["'cpu'", "'mlx_cpu'", "'mlx_gpu'"]  # asv's default graph: the first values
+    assert cases == ["'dim=8'", "'dim=9'", "'dim=1000'"]  # with figures first, in the table's order
+    # asv's default graph: the first values; mlx_cpu before cpu as BACKENDS orders them,
+    # though cpu has more figures
+    assert backends == ["'mlx_cpu'", "'cpu'", "'mlx_gpu'"]
+
+
+BACKENDS = [repr(b) for b in vocabulary.BACKEND_NAMES]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_default_order_prefers_the_newest_results_then_the_vocabulary(seed):
+    shuffled = random.Random(seed).sample(BACKENDS, len(BACKENDS))
+    newest, anywhere = {"'cpu'", "'mlx_cpu'"}, {"'cpu'", "'mlx_cpu'", "'cuda'", "'mlx_gpu'"}
+    # whatever order the table holds, the same order comes out: deterministic
+    assert site.default_order(shuffled, newest, anywhere) == [
+        "'mlx_cpu'", "'cpu'", "'mlx_gpu'", "'cuda'",  # the newest run's, then the others with figures
+        "'mlx_gpu_compile'", "'mlx_cpu_compile'", "'mps'", "'cpu_compile'", "'cuda_compile'"]
+
+
+def test_default_order_keeps_the_tables_order_of_cases_and_the_vocabularys_of_dtypes():
+    cases = ["'dim=9'", "'dim=1000'", "'dim=8'"]
+    assert site.default_order(cases, {"'dim=8'"}, {"'dim=8'", "'dim=1000'"}) == ["'dim=8'", "'dim=1000'", "'dim=9'"]
+    dtypes = ["'bfloat16'", "'float16'", "'float32'"]
+    assert site.default_order(dtypes, set(dtypes), set(dtypes)) == ["'float32'", "'float16'", "'bfloat16'"]
+
+
+@pytest.mark.parametrize("newer, first", [("cpu-box", "'mlx_cpu'"), ("h100", "'mlx_gpu'")])
+def test_the_default_backend_is_the_newest_runs_not_the_one_with_most_figures(tmp_path, newer, first):
+    view = str(tmp_path / "view")
+    day = datetime.timedelta(days=1)
+    start = datetime.datetime(2026, 11, 1, tzinfo=datetime.timezone.utc)
+    cases = [f"dim={n}" for n in range(1, 9)]
+    # the H100 has eight cases on three backends, the CPU machine two on two
+    write_results(view, "h100", "a" * 40, {RELU: {c: {"mlx_gpu": 1e-4, "cuda": 1e-4, "mlx_gpu_compile": 1e-4}
+                                                  for c in cases}}, started=start + (day if newer == "h100" else 0 * day))
+    write_results(view, "cpu-box", "a" * 40, {RELU: {c: {"cpu": 1e-3, "mlx_cpu": 1e-3} for c in cases[:2]}},
+                  started=start + (day if newer == "cpu-box" else 0 * day))
+    table = {RELU: {"name": RELU, "params": [[repr(c) for c in cases], BACKENDS], "param_names": ["case", "backend"],
+                    "version": "1"}}
+    site.data_first(view, table)
+    _, backends = util.load_json(os.path.join(view, BENCHMARKS_FILE))[RELU]["params"]
+    assert backends[0] == first
 
 
 def test_thumbnails_draw_points(tmp_path):

@@ -322,32 +322,59 @@ def without_paths(view):
             result.save(view)
 
 
-def data_first(view, table):
-    """The view's benchmarks.json with each parameter's values reordered, those with the
-    most figures first. asv's benchmark page opens on the first values of each parameter
-    (up to 8 curves: the first 8 cases on the first backend in float32), and its grid's
-    thumbnails and the default graph were empty whenever those had no figures (a CPU
-    machine has none on mlx_gpu, a small run none on the reference cases). Results keep
-    their own order; asv matches them to the table by value. Benchmarks without any figure
-    are left out of the view: their grid thumbnail and page could only be empty."""
-    counts = {}
+# The order a parameter's values are preferred in, where the vocabulary declares one (as
+# asv writes them: Python literals); other parameters (the cases) keep the table's order.
+PREFERRED = [[repr(b) for b in vocabulary.BACKEND_NAMES], [repr(d) for d in vocabulary.DTYPES]]
+
+
+def default_order(values, newest, anywhere):
+    """A parameter's values in the order the site's default views take them: those with a
+    figure in the newest results first, then those with one elsewhere, then the rest; in
+    each group the vocabulary's order (BACKENDS, DTYPES) where it names every value, else
+    `values`' own. asv's benchmark page opens on the first values of each parameter: the
+    first backend, in the vocabulary's order, that the latest run measured, whatever
+    machine holds the most figures (the H100's results would win by count)."""
+    declared = next((order for order in PREFERRED if set(values) <= set(order)), list(values))
+    return sorted(values, key=lambda v: (v not in newest, v not in anywhere, declared.index(v)))
+
+
+def figures_by_value(view):
+    """{benchmark: (newest, anywhere)}: per parameter axis, the values with a figure (not
+    failed, not skipped) in the results that measured the benchmark last (by asv's start
+    time, any machine) and in any results."""
+    runs = {}
     for machine in machines(view):
         for _, result in load_all(view, machine):
             for key in result.get_all_result_keys():
                 params = result.get_result_params(key) or []
                 values = result.get_result_value(key, params)
-                per_axis = counts.setdefault(key, [{} for _ in params])
+                found = [set() for _ in params]
                 for combo, value in zip(itertools.product(*params), values):
-                    if value is not None and value == value:  # a figure: not failed, not skipped
-                        for axis, v in zip(per_axis, combo):
-                            axis[v] = axis.get(v, 0) + 1
+                    if value is not None and value == value:
+                        for axis, v in zip(found, combo):
+                            axis.add(v)
+                if any(found) or not params:
+                    runs.setdefault(key, []).append((result.started_at.get(key) or 0, found))
+    return {key: (max(found, key=lambda f: f[0])[1], [set().union(*axis) for axis in zip(*(f for _, f in found))])
+            for key, found in runs.items()}
+
+
+def data_first(view, table):
+    """The view's benchmarks.json with each parameter's values in default_order. asv's
+    benchmark page opens on the first values of each parameter (up to 8 curves: the first
+    8 cases on the first backend in the first dtype), and its grid's thumbnails and the
+    default graph were empty whenever those had no figures (a CPU machine has none on
+    mlx_gpu, a small run none on the reference cases). Results keep their own order; asv
+    matches them to the table by value. Benchmarks without any figure are left out of the
+    view: their grid thumbnail and page could only be empty."""
+    figures = figures_by_value(view)
     # a benchmark no machine has a figure of (e.g. the opt-in memory measure) is left out
-    table = {key: entry for key, entry in table.items()
-             if key in counts and (not counts[key] or any(counts[key][0].values()))}
+    table = {key: entry for key, entry in table.items() if key in figures}
     for key, entry in table.items():
-        if entry.get("params") and len(counts[key]) == len(entry["params"]):
-            entry["params"] = [sorted(axis, key=lambda v, c=c: -c.get(v, 0))  # stable: ties keep their order
-                               for axis, c in zip(entry["params"], counts[key])]
+        newest, anywhere = figures[key]
+        if entry.get("params") and len(newest) == len(entry["params"]):
+            entry["params"] = [default_order(axis, new, known)
+                               for axis, new, known in zip(entry["params"], newest, anywhere)]
     asv_util.write_json(os.path.join(view, BENCHMARKS_FILE), table, api_version=Benchmarks.api_version)
 
 
