@@ -207,6 +207,40 @@ def test_cli_draws_peak_memory(memory_results, tmp_path, capsys, chart, extra):
     assert "MiB" in svg
 
 
+def points_drawn(fig):
+    """The bars and line points of a figure that stand for a figure (not nan)."""
+    bars = [bar.get_height() for ax in fig.axes for c in ax.containers for bar in c]
+    points = [y for ax in fig.axes for line in ax.get_lines() for y in line.get_ydata()]
+    return sum(1 for v in bars + points if not math.isnan(v))
+
+
+@pytest.mark.parametrize("chart, extra, machines", [
+    ("bars", ["--machine", "box"], ["box"]),
+    ("machines", ["--machines", "box,big"], ["box", "big"]),
+    ("trend", ["--machine", "box", "--op", "argmax"], ["box"]),
+])
+def test_export_holds_the_figures_drawn(memory_results, tmp_path, capsys, chart, extra, machines):
+    from tools import tidy
+
+    path = tmp_path / "tidy" / f"{chart}.csv"  # its folder is created
+    status, out, err = run(memory_results, chart, "--measure", "memory", *extra, "--out", str(tmp_path / "c"),
+                           "--export", str(path), capsys=capsys)
+    assert status == 0, err
+    table = tidy.read(str(path))
+    frames = {m: frame(select(str(memory_results), m)) for m in machines}
+    if chart == "bars":  # one row per bar
+        assert len(table) == points_drawn(plots.bars(frames["box"], measure="memory")) == 6
+    elif chart == "trend":  # one row per point
+        assert len(table) == points_drawn(plots.trend(frames, "Argmax", measure="memory")) == 4
+    else:  # a bar is the mean of an op's cases: the cases behind every bar
+        assert len(table) == 2 * 6 and points_drawn(plots.machines(frames, measure="memory")) == 2 * 2 * 2
+    assert set(table["unit"]) == {"bytes"} and set(table["measure"]) == {"memory"}
+    for m, df in frames.items():  # each row is the results' figure, in asv's unit
+        source = df[df["method"] == "track_peak_memory"].set_index(["op", "case", "backend"])["value"]
+        part = table[table["machine"] == m].set_index(["op", "case", "backend"])["value"]
+        assert len(part) and part.to_dict() == source.reindex(part.index).to_dict()
+
+
 def run(results, *args, capsys):
     try:
         status = plots.main(["--results", str(results), *args])
@@ -256,6 +290,8 @@ def test_svg_is_the_same_when_drawn_twice(results, tmp_path, capsys):
     (["bars", "--op", "Argmax"], "--op"),
     (["speedup", "--measure", "memory"], "--measure latency or device"),
     (["bars", "--measure", "bandwidth"], "invalid choice"),
+    (["speedup", "--machine", "box", "--export", "x.csv"], "--export goes with"),
+    (["bars", "--machine", "box", "--export", "x.parquet"], ".csv or .json"),
 ])
 def test_bad_input_one_line_exit_2_nothing_written(results, tmp_path, capsys, args, message):
     out_dir = tmp_path / "charts"

@@ -6,6 +6,7 @@
     python -m tools.plots roofline --machine h100 --table old/roofline.csv --out charts/  # older versions
     python -m tools.plots machines --machines m2-max,h100 --out charts/  # per op: backends across machines
     python -m tools.plots bars --machine h100 --measure memory --out charts/  # peak memory, MiB
+    python -m tools.plots bars --machine h100 --out charts/ --export charts/bars.csv  # and the figures drawn
     python -m tools.plots trend --machine h100 --op Softmax --out charts/   # one op across commits / envs
 
 Figures are the median of asv's samples, in the unit tools.tables shows them in (declared
@@ -33,15 +34,18 @@ except ImportError:
     Figure = None
 
 from benchmarks.harness.vocabulary import BACKEND_NAMES, MEASURE, MEASURES, TIMED_MEASURES
-from .cli import (ToolError, add_case_options, add_results_options, check_outputs, comma_list, main_guard,
-                  names_of, parser, results_dir, write_atomically)
+from . import tidy
+from .cli import (ToolError, add_case_options, add_export_option, add_results_options, check_new_file, check_outputs,
+                  comma_list, main_guard, names_of, parser, results_dir, write_atomically)
 from .results import Selection, frame, load_all, machines as known_machines, select
 from .tables import (BANDWIDTH, MATMUL, Peaks, average, check_backends, filter_ops, pairs_for, roofline as roofline_table,
-                     short_labels, times_ms)
+                     short_labels, shown_rows, times_ms)
 
 CHARTS = ("bars", "speedup", "roofline", "machines", "trend")
 # Charts of times (rates against ceilings, "faster"): other measures are drawn by the rest.
 TIMED_CHARTS = ("speedup", "roofline")
+# Charts whose bars and points are figures of the results (the others draw ratios and rates).
+EXPORTED_CHARTS = ("bars", "machines", "trend")
 FORMATS = ("png", "svg")
 # A backend keeps its colour in every chart.
 PALETTE = "tab10"
@@ -325,8 +329,11 @@ def parse_args(argv):
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the image files (created if missing)")
     p.add_argument("--formats", type=names_of("format(s)", FORMATS), default=list(FORMATS),
                    help="comma-separated: png, svg (default both)")
-    p.add_argument("--force", action="store_true", help="overwrite existing image files")
+    add_export_option(p)
+    p.add_argument("--force", action="store_true", help="overwrite existing image files (and the --export file)")
     args = p.parse_args(argv)
+    if args.export and args.chart not in EXPORTED_CHARTS:
+        p.error(f"--export goes with the {', '.join(EXPORTED_CHARTS)} charts, whose figures are the results'")
     args.measure = args.measure or ("device" if args.chart == "roofline" else "latency")
     if args.chart in TIMED_CHARTS and args.measure not in TIMED_MEASURES:
         p.error(f"the {args.chart} chart is of times: --measure {' or '.join(TIMED_MEASURES)}")
@@ -377,22 +384,31 @@ def result_sets(folder, machine, commits, envs):
     return dict(zip(labels, found))
 
 
-def charts(args):
-    """{file name: figure} for the invocation: one chart per dtype asked for."""
+def charts(args, drawn=None):
+    """{file name: figure} for the invocation: one chart per dtype asked for; `drawn`, a
+    list, receives the (frame rows, selection) behind the figures drawn."""
     folder = results_dir(args)
     made = {}
     for dtype in args.dtypes:
-        made.update(chart(args, folder, dtype))
+        made.update(chart(args, folder, dtype, [] if drawn is None else drawn))
     return made
 
 
-def chart(args, folder, dtype):
+def drawn_rows(df, measure, dtype, backends=None):
+    """The frame's rows behind a chart's bars or points (its cases x its backends)."""
+    times = times_ms(df, measure, dtype)[0]
+    return shown_rows(df, times[[b for b in times.columns if not backends or b in backends]], measure, dtype)
+
+
+def chart(args, folder, dtype, drawn):
     measure, wanted = args.measure, args.backends or []
     name = f"{args.chart}-{measure}-{dtype}"
     if args.chart == "machines":
-        frames = {m: filter_ops(frame(select(folder, m)), args.ops or []) for m in args.machines}
-        for df in frames.values():
+        selections = {m: select(folder, m) for m in args.machines}
+        frames = {m: filter_ops(frame(s), args.ops or []) for m, s in selections.items()}
+        for m, df in frames.items():
             check_backends(df, wanted)
+            drawn.append((drawn_rows(df, measure, dtype, wanted), selections[m]))
         return {name: machines(frames, measure, dtype, wanted,
                                f"{measure}, {dtype}: mean per op; machines {', '.join(frames)}")}
     if args.chart == "trend":
@@ -405,6 +421,8 @@ def chart(args, folder, dtype):
         op = ops.get(args.op.lower())
         if op is None:
             raise ToolError(f"unknown op {args.op!r}; these results have: {', '.join(sorted(ops.values()))}")
+        drawn += [(drawn_rows(frames[label][frames[label]["op"] == op], measure, dtype, wanted), s)
+                  for label, s in sets.items()]
         return {f"trend-{op}-{measure}-{dtype}":
                 trend(frames, op, measure, dtype, wanted, f"{op}, {measure}, {dtype}: machine {machine}")}
     selection = select(folder, args.machine, args.commit, args.env)
@@ -419,6 +437,7 @@ def chart(args, folder, dtype):
     if wanted:
         df = df[df["backend"].isin(wanted)]
     if args.chart == "bars":
+        drawn.append((drawn_rows(df, measure, dtype), selection))
         return {name: bars(df, measure, dtype, title)}
     pairs = args.pairs or pairs_for(list(times_ms(df, measure, dtype)[0].columns))
     if not pairs:
@@ -429,8 +448,14 @@ def chart(args, folder, dtype):
 @main_guard
 def main(argv=None):
     args = parse_args(argv)
-    for path in save(charts(args), args.out, args.formats, args.force):
+    if args.export:
+        check_new_file(args.export, args.force)
+    drawn = []
+    for path in save(charts(args, drawn), args.out, args.formats, args.force):
         print(path)
+    if args.export:
+        tidy.write(tidy.tidy_all(drawn), args.export, args.force)
+        print(args.export)
     return 0
 
 
