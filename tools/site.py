@@ -220,6 +220,16 @@ def discover_benchmarks(config, root, scratch):
             raise ToolError(f"asv could not list the benchmarks (asv {command[0]} exited with status {status})")
 
 
+def scratch_folder(parent):
+    """A fresh folder beside the site (the swap renames within one file system)."""
+    try:
+        os.makedirs(parent, exist_ok=True)
+        return tempfile.mkdtemp(dir=parent, prefix=".site-")
+    except OSError as exc:
+        raise ToolError(f"cannot write into {parent} ({exc.strerror}); the site is built there: "
+                        "fix its permissions or choose another html_dir") from None
+
+
 def publish(config, force, offline, cache):
     """asv publish into a fresh folder beside html_dir, checked, then swapped in."""
     conf = read_config(config)
@@ -227,9 +237,7 @@ def publish(config, force, offline, cache):
     check_site_folder(html, force)
     if offline:
         fetch(cache)  # fail before publishing, not after
-    parent = os.path.dirname(html)
-    os.makedirs(parent, exist_ok=True)
-    scratch = tempfile.mkdtemp(dir=parent, prefix=".site-")
+    scratch = scratch_folder(os.path.dirname(html))
     try:
         results = results_view(conf, scratch)
         fresh = os.path.join(scratch, "html")
@@ -249,7 +257,10 @@ def publish(config, force, offline, cache):
         show_points(fresh)
         count = vendor(fresh, cache) if offline else 0
         replace_atomically(os.path.join(fresh, MANIFEST), write_bytes(json.dumps(files_under(fresh)).encode()))
-        swap_in(fresh, html, scratch)
+        try:
+            swap_in(fresh, html, scratch)
+        except OSError as exc:
+            raise ToolError(f"cannot replace {html} ({exc.strerror}); it is unchanged: fix its permissions") from None
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return count

@@ -26,6 +26,7 @@ import re
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -180,6 +181,23 @@ def warn_of_length(args, backends, out):
         out.print(f"[yellow]note:[/] the reference shapes on CPU backends ({', '.join(cpu)}) take hours "
                   f"(about {planned_cases(args, backends)} cases, inputs up to 10^8 elements); "
                   "--profile small runs the same ops in minutes. Ctrl-C keeps every finished case.")
+
+
+def require_writable(folders):
+    """Each folder, or the nearest one above it where it does not exist yet, takes new files:
+    checked by making one (file modes alone do not tell, e.g. for root or on a read-only
+    mount), so that a run never measures for an hour and then cannot save."""
+    for folder in folders:
+        existing = os.path.abspath(folder)
+        while not os.path.isdir(existing) and os.path.dirname(existing) != existing:
+            existing = os.path.dirname(existing)
+        try:
+            fd, probe = tempfile.mkstemp(dir=existing, prefix=".write-check-")
+        except OSError as exc:
+            raise ToolError(f"cannot write into {existing} ({exc.strerror}); the run would save there: "
+                            "fix its permissions or choose another results folder") from None
+        os.close(fd)
+        os.unlink(probe)
 
 
 def wait_for_quiet_cores(backends, out):
@@ -397,6 +415,7 @@ def main(argv=None):
         asv_args += ["--launch-method", "spawn"]
     log = []
     with lock.held(results_dir) as held:
+        require_writable([results_dir, os.path.join(results_dir, machine), os.path.join(root, ".asv", "logs")])
         env = lock.inherit_env(held, dict(os.environ, BENCH_PROFILE=args.profile))
         record_machine(machine, args.config)
         threads = wait_for_quiet_cores(backends, out)
