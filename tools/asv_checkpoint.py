@@ -19,6 +19,7 @@ Only copies of asv's objects are saved: the figures asv computes are exactly tho
 without the plugin.
 """
 
+import ast
 import contextlib
 import copy
 import ctypes
@@ -40,7 +41,7 @@ from benchmarks.harness import vocabulary
 
 from . import lock
 from .cli import ToolError, replace_atomically, write_bytes
-from .results import PROGRESS_SUFFIX, read_progress
+from .results import CASES_ENV, PROGRESS_SUFFIX, read_progress
 
 _run = {"results": None, "results_dir": None, "progress": {}, "finished": {}, "lock": None}
 
@@ -72,12 +73,45 @@ def progress_path(results_dir, result):
 
 # --- the plan: what this run will measure -----------------------------------------------
 
-def _skipped_here(benchmark, combo):
-    """A combination the benchmark will skip whatever happens (so it is never "not run")."""
-    named = dict(zip(benchmark.get("param_names") or [], combo))
-    backend, dtype = named.get("backend"), named.get("dtype", "'float32'")
-    backend = backend.strip("'") if isinstance(backend, str) else None
-    dtype = dtype.strip("'")
+# What only the suite's own modules know (the profile's case labels, the backends this
+# machine lacks), as {"labels": {op: [label]}, "unavailable": [backend]}: tools.suite passes
+# what it has already found out (CASES_ENV); under plain asv a process of its own asks the
+# suite, so that asv's process never imports the frameworks.
+CASES_SCRIPT = """
+import json
+from benchmarks.harness import catalog, vocabulary
+labels = catalog.labels(vocabulary.setting("BENCH_PROFILE"))
+unavailable = [b for b, reason in catalog.availability(vocabulary.BACKEND_NAMES).items() if reason]
+print(json.dumps({"labels": labels, "unavailable": unavailable}))
+"""
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _suite_cases(benchmarks):
+    """The facts above, or None (nothing known) where the suite cannot tell or the run
+    holds none of its cases."""
+    if not any("backend" in (b.get("param_names") or []) for b in benchmarks.values()):
+        return None
+    facts = os.environ.get(CASES_ENV, "")
+    try:
+        if not facts:
+            answer = subprocess.run([sys.executable, "-c", CASES_SCRIPT], cwd=ROOT, capture_output=True, text=True,
+                                    timeout=300, env=dict(os.environ, PYTHONPATH=ROOT))
+            facts = answer.stdout if answer.returncode == 0 else ""
+        facts = json.loads(facts) if facts else None
+        return facts if isinstance(facts, dict) else None
+    except (OSError, subprocess.TimeoutExpired, ValueError):
+        return None
+
+
+def _skipped_here(benchmark, combo, cases):
+    """A combination the benchmark will skip whatever happens (so it is never "not run"):
+    a backend or dtype not chosen or unsupported, another profile's case, an absent backend."""
+    try:
+        named = {k: ast.literal_eval(v) for k, v in zip(benchmark.get("param_names") or [], combo)}
+    except (ValueError, SyntaxError):
+        return False
+    backend, dtype, case = named.get("backend"), named.get("dtype", "float32"), named.get("case")
     if backend not in vocabulary.BACKEND:
         return False
     try:
@@ -85,8 +119,14 @@ def _skipped_here(benchmark, combo):
         chosen_dtypes = vocabulary.setting("BENCH_DTYPES") or vocabulary.DTYPES
     except vocabulary.SettingError:
         return False
-    return (backend not in chosen_backends or dtype not in chosen_dtypes
-            or vocabulary.dtype_unsupported(backend, dtype) is not None)
+    if backend not in chosen_backends or dtype not in chosen_dtypes \
+            or vocabulary.dtype_unsupported(backend, dtype) is not None:
+        return True
+    cases = cases or {}
+    absent = backend in cases.get("unavailable", [])
+    op_labels = cases.get("labels", {}).get(benchmark["name"].split(".")[-2])
+    other_profile = op_labels is not None and case not in op_labels
+    return absent or other_profile
 
 
 def _plan(benchmarks):
@@ -97,10 +137,11 @@ def _plan(benchmarks):
         progress = read_progress(progress_path(_run["results_dir"], _run["results"]))
     except ToolError:
         pass  # an unreadable progress file is replaced by this run's
+    cases = _suite_cases(benchmarks)
     for name, b in benchmarks.items():
         combos = list(itertools.product(*b["params"])) if b["params"] else [()]
         chosen = benchmarks.benchmark_selection.get(name) or range(len(combos))
-        selected = [i for i in chosen if not _skipped_here(b, combos[i])]
+        selected = [i for i in chosen if not _skipped_here(b, combos[i], cases)]
         earlier = progress.get(name)
         if earlier and earlier["params"] == b["params"]:
             selected = sorted(set(selected) | set(earlier["selected"]))

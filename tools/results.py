@@ -32,6 +32,8 @@ from .cli import ToolError, read_config
 MEASURES = {name: vocabulary.MEASURE[name].method for name in vocabulary.TIMED_MEASURES}
 # Beside a results file while asv runs (tools/asv_checkpoint.py): planned and finished cases.
 PROGRESS_SUFFIX = ".progress"
+# From tools.suite to that plugin: the profile's case labels and the absent backends (JSON).
+CASES_ENV = "MLX_TORCH_BENCH_CASES"
 # A machine-facts benchmark (Peak, Float32Matmul) has one parameter: the backend.
 FACT_CLASSES = (vocabulary.SETTINGS_CLASS, vocabulary.PEAK_CLASS)
 
@@ -252,8 +254,13 @@ def _load_gzipped(path):
             raise ToolError(str(exc).replace(plain, path)) from None
 
 
-def _last_run(result):
-    return max((t for t in result.started_at.values() if t), default=0)
+def _last_run(path, result):
+    """When the file's last case started, in asv's milliseconds; for a run interrupted
+    before its first case, when it planned them (its progress file's time)."""
+    started = max((t for t in result.started_at.values() if t), default=0)
+    if started or not os.path.exists(path + PROGRESS_SUFFIX):
+        return started
+    return os.path.getmtime(path + PROGRESS_SUFFIX) * 1000
 
 
 def select(results_dir, machine=None, commit=None, env=None):
@@ -278,7 +285,7 @@ def select(results_dir, machine=None, commit=None, env=None):
             envs = sorted({c[2].env_name for c in candidates})
             raise ToolError(f"no results for environment {env!r}; known: {', '.join(envs)}")
         candidates = matching
-    name, path, result = max(candidates, key=lambda c: _last_run(c[2]))
+    name, path, result = max(candidates, key=lambda c: _last_run(c[1], c[2]))
     return Selection(name, result.commit_hash, result.env_name, path, result)
 
 
@@ -336,6 +343,10 @@ def frame(selection):
                          "samples": sample_count(samples[i], stat),
                          "version": result.benchmark_version.get(key)})
     if not any(r["method"] in MEASURES.values() for r in rows):
+        never_ran = not_run(selection)
+        if never_ran:
+            raise ToolError(f"{selection.path}: the run was interrupted before its first case finished; "
+                            f"not run ({len(never_ran)}): {'; '.join(never_ran)}; run the same command again")
         raise ToolError(f"{selection.path} holds no results of this suite (no {MEASURES['latency']} benchmarks); "
                         "point --results at this suite's results folder")
     df = pd.DataFrame(rows)

@@ -20,6 +20,7 @@ failed.
 """
 
 import datetime
+import json
 import os
 import queue
 import re
@@ -42,7 +43,7 @@ from . import lock, tables
 from .asv_output import AsvOutput, short_name
 from .cli import (ToolError, add_case_options, machine_name, main_guard, names_of, parser, read_config,
                   replace_atomically, write_bytes)
-from .results import PROGRESS_SUFFIX, frame, read_progress, select
+from .results import CASES_ENV, PROGRESS_SUFFIX, frame, read_progress, select
 
 SMALL_SUFFIX = "-small"
 DEFAULT_MEASURES = ("latency", "device")
@@ -416,7 +417,8 @@ def main(argv=None):
     log = []
     with lock.held(results_dir) as held:
         require_writable([results_dir, os.path.join(results_dir, machine), os.path.join(root, ".asv", "logs")])
-        env = lock.inherit_env(held, dict(os.environ, BENCH_PROFILE=args.profile))
+        cases = {"labels": catalog.labels(args.profile), "unavailable": [b for b, why in reasons.items() if why]}
+        env = lock.inherit_env(held, dict(os.environ, BENCH_PROFILE=args.profile, **{CASES_ENV: json.dumps(cases)}))
         record_machine(machine, args.config)
         threads = wait_for_quiet_cores(backends, out)
         out.print(f"asv run: {', '.join(backends)}; {args.profile} profile; measures {', '.join(args.measures)}; "
