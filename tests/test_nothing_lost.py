@@ -1,6 +1,7 @@
 """Issue 12: SIGKILLs at random instants of a real asv run lose no finished case; two runs
 into one results folder cannot both write."""
 
+import itertools
 import json
 import os
 import random
@@ -9,8 +10,10 @@ import subprocess
 import sys
 import time
 
+from asv import util
 from asv.results import Results
 
+from benchmarks.harness import catalog
 from toolkit import ROOT, assert_one_line_error, run_tool
 
 BENCHMARK = '''
@@ -141,3 +144,37 @@ def test_second_run_into_the_same_results_folder_stops_at_once(tmp_path):
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_two_concurrent_suite_runs_into_one_folder_one_runs_the_other_stops(tmp_path):
+    results = tmp_path / "results"
+    conf = tmp_path / "asv.conf.json"
+    project = util.load_json(os.path.join(ROOT, "asv.conf.json"), js_comments=True)
+    conf.write_text(json.dumps(dict(project, repo=ROOT, benchmark_dir=os.path.join(ROOT, "benchmarks"),
+                                    results_dir=str(results), env_dir=str(tmp_path / "env"))))
+    # One CPU thread, and the CPU cases wait for quiet cores while the other run starts up.
+    env = dict(os.environ, HOME=str(tmp_path), PYTHONPATH=ROOT, BENCH_THREADS="1", BENCH_IDLE_WAIT="30")
+    runs = {}
+    for op in ("relu", "sigmoid"):
+        command = [sys.executable, "-m", "tools.suite", "--profile", "small", "--backends", "cpu", "--machine", "m",
+                   "--measures", "latency", "--ops", op, "--config", str(conf)]
+        runs[op] = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    text=True)
+    outputs = {op: proc.communicate(timeout=600) for op, proc in runs.items()}
+    codes = {op: proc.returncode for op, proc in runs.items()}
+    assert sorted(codes.values()) == [0, 2], (codes, outputs)
+    winner = next(op for op, code in codes.items() if code == 0)
+    loser = next(op for op in runs if op != winner)
+    stdout, stderr = outputs[loser]
+    assert_one_line_error(subprocess.CompletedProcess([], 2, stdout, stderr),
+                          f"is being written by pid {runs[winner].pid}", "tools/suite.py", f"--ops {winner}")
+    assert "asv run:" not in stdout  # it stopped before running anything
+    result = Results.load(str(next(f for f in (results / "m").glob("*.json") if f.name != "machine.json")))
+    ops = {key.split(".")[-2].lower() for key in result.get_all_result_keys()}
+    assert ops == {winner}
+    key = next(iter(result.get_all_result_keys()))
+    params = result.get_result_params(key)
+    small = [repr(label) for label in catalog.find_op(winner).labels("small")]
+    figures = [v for v, combo in zip(result.get_result_value(key, params), itertools.product(*params))
+               if combo[0] in small and combo[1] == "'cpu'"]
+    assert len(figures) == len(small) and all(v is not None and v > 0 for v in figures), figures

@@ -10,6 +10,7 @@ import fcntl
 import os
 import shlex
 import sys
+import time
 
 from .cli import ToolError
 
@@ -24,6 +25,17 @@ def _same_file(fd, path):
     except OSError:
         return False
     return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+
+
+def _holder(fd):
+    """Who holds the lock, as the holder wrote it: just after taking the lock, so a run that
+    started at the same instant may find the file empty for a moment."""
+    for _ in range(40):
+        text = os.pread(fd, 4096, 0).decode(errors="replace").strip()
+        if text:
+            return text
+        time.sleep(0.025)
+    return "another process"
 
 
 def hold(results_dir, what=None):
@@ -41,7 +53,7 @@ def hold(results_dir, what=None):
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        holder = os.pread(fd, 4096, 0).decode(errors="replace").strip() or "another process"
+        holder = _holder(fd)
         os.close(fd)
         raise ToolError(f"{results_dir} is being written by {holder}; wait for it to finish "
                         "or write into another results folder") from None
