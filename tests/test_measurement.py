@@ -41,3 +41,28 @@ def test_a_run_makes_no_network_access_and_writes_only_temporary_caches(tmp_path
     proc = run_python(AUDIT, tmp_path, ",".join(PRESENT_CPU), cwd=tmp_path, timeout=600, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip().splitlines()[-1] == "[]"
+
+
+PIN = '''
+import os
+from benchmarks.harness import frameworks
+before = os.sched_getaffinity(0)
+core = frameworks.pin_gpu_launches()
+print(core, sorted(os.sched_getaffinity(0)), sorted(before), sep="|")
+'''
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "sched_setaffinity"), reason="Linux's sched_setaffinity")
+@pytest.mark.parametrize("choice", ["none", "auto", "0"])
+def test_gpu_launches_are_pinned_to_the_core_bench_gpu_core_names(choice):
+    """BENCH_GPU_CORE binds a GPU benchmark process to one core (auto: the last core next
+    to the GPU, else of those allowed) or leaves it alone (none)."""
+    import os
+    proc = run_python(PIN, env=dict(os.environ, BENCH_GPU_CORE=choice))
+    core, after, before = proc.stdout.strip().split("|")
+    after, before = eval(after), eval(before)
+    if choice == "none":
+        assert core == "None" and after == before
+    else:
+        wanted = int(choice) if choice.isdigit() else (frameworks.gpu_local_cores() or before)[-1]
+        assert int(core) == wanted and after == [wanted]

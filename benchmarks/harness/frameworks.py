@@ -14,6 +14,7 @@ and a process forked after that can use neither MLX nor torch on the GPU, so ``m
 is imported lazily, on first use, inside the benchmark process.
 """
 
+import glob
 import importlib
 import importlib.util
 import os
@@ -60,6 +61,41 @@ def cpu_threads():
         return len(os.sched_getaffinity(0))
     except AttributeError:  # macOS
         return os.cpu_count() or 1
+
+
+NVIDIA = "0x10de"
+
+
+def gpu_local_cores():
+    """The cores of the NUMA node next to the first NVIDIA GPU (Linux's PCI view), of
+    those this process may use; empty where unknown."""
+    for device in sorted(glob.glob("/sys/bus/pci/devices/*")):
+        try:
+            with open(os.path.join(device, "vendor")) as f, open(os.path.join(device, "class")) as g:
+                if f.read().strip() != NVIDIA or not g.read().startswith("0x03"):
+                    continue
+            with open(os.path.join(device, "local_cpulist")) as f:
+                listed = f.read().strip()
+        except OSError:
+            continue
+        cores = set()
+        for part in filter(None, listed.split(",")):
+            first, _, last = part.partition("-")
+            cores.update(range(int(first), int(last or first) + 1))
+        return sorted(cores & os.sched_getaffinity(0))
+    return []
+
+
+def pin_gpu_launches():
+    """Bind this process's launching thread (and the threads it starts later) to one core,
+    per BENCH_GPU_CORE: a small GPU op's time is its launch rate, which depends on the core
+    the host thread runs on and whether it migrates. Linux only."""
+    choice = setting("BENCH_GPU_CORE")
+    if choice == "none" or not hasattr(os, "sched_setaffinity"):
+        return None
+    cores = [choice] if isinstance(choice, int) else (gpu_local_cores() or sorted(os.sched_getaffinity(0)))
+    os.sched_setaffinity(0, {cores[-1]})  # the last: core 0 tends to take the system's interrupts
+    return cores[-1]
 
 
 def host_available_memory():

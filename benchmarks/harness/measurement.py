@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-from .frameworks import cpu_threads, get_backend
+from .frameworks import cpu_threads, get_backend, pin_gpu_launches
 from .inputs import case_seed, round_to
 from .vocabulary import planted_fraction, setting
 
@@ -210,7 +210,9 @@ def placed_case(op, label, backend_name, dtype="float32", seed=None, idle_cores=
     key = (op, label, backend_name, dtype, seed)
     if _current.get("key") != key:
         release()
-        if idle_cores and not get_backend(backend_name).on_gpu:
+        if get_backend(backend_name).on_gpu:
+            pin_gpu_launches()  # before the framework starts its threads, which inherit it
+        elif idle_cores:
             wait_for_idle_cores(backend_name)
         _current["case"] = PlacedCase(op, label, backend_name, dtype, seed)
         _current["key"] = key

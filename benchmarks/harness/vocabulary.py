@@ -153,6 +153,16 @@ def _plant(text):
     return tuple(groups)
 
 
+def _core(text):
+    """`auto`, `none` or a core number."""
+    if text in ("auto", "none"):
+        return text
+    core = int(text)
+    if core < 0:
+        raise ValueError
+    return core
+
+
 Setting = namedtuple("Setting", "name default parse accepts purpose")
 
 
@@ -183,6 +193,8 @@ SETTINGS = {s.name: s for s in (
              "cap on the memory a case may use; larger cases are skipped"),
     _setting("BENCH_THREADS", None, _number(int, 1, True, "a whole number >= 1"),
              "threads of the CPU backends (default: the cores this process may use)"),
+    _setting("BENCH_GPU_CORE", "none", (_core, "auto (a core next to the GPU), none, or a core number, e.g. 7"),
+             "the one CPU core a GPU benchmark process launches from (its launch rate is part of small ops' time)"),
     _setting("BENCH_IDLE_WAIT", 60.0, _number(float, 0, True, "seconds >= 0, e.g. 60"),
              "how long a CPU case waits for other processes to leave its cores before it fails"),
     _setting("BENCH_PLANT", None, (_plant, "FRACTION:OP[/BACKEND][,...][;FRACTION:...] with 0 < FRACTION <= 10, e.g. 0.10:ReLU,MatMul/cuda;0.05:Sum"),
