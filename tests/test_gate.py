@@ -65,7 +65,7 @@ def test_confirm_stops_early_for_suspects_that_do_not_hold():
     assert calls["slower"] == 2 * gate.DEFAULT_ROUNDS
     unchanged = [n for key, n in calls.items() if key != "slower"]
     assert 3.0 < np.mean(unchanged) < 4.0, np.mean(unchanged)
-    assert all(decided[key][0].verdict != "slower" for key in calls if key != "slower")
+    assert {decided[key][0].verdict for key in calls if key != "slower"} <= {"same", "unsure"}
 
 
 @pytest.mark.parametrize("shift", [1.0, 1.03, 1.08])

@@ -23,6 +23,7 @@ side and alpha = 0.0005, every head process must be slower than every base proce
 0.05 false alarms expected in an A/A pair of 538 cases of which a third are suspects).
 """
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -140,7 +141,10 @@ def confirm(suspects, measure, rounds=DEFAULT_ROUNDS, threshold=DEFAULT_THRESHOL
     decisions = {}
     for key, f in figures.items():
         if f["base"] and f["head"]:
-            decisions[key] = (decide(f["base"], f["head"], threshold, alpha), f["base"], f["head"])
+            decision = decide(f["base"], f["head"], threshold, alpha)
+            if decision.verdict == "suspect":  # dropped after one round: its head process was not slower
+                decision = dataclasses.replace(decision, verdict="unsure" if decision.ratio > threshold else "same")
+            decisions[key] = (decision, f["base"], f["head"])
         else:  # every confirm process of a side failed
             decisions[key] = (Decision("unsure", math.nan, math.nan, math.nan, math.nan, 0), f["base"], f["head"])
     return decisions
