@@ -6,9 +6,10 @@ import re
 
 import pandas as pd
 
-from benchmarks.harness import vocabulary
+from benchmarks.harness import frameworks, vocabulary
 from tools import suite
 from tools.asv_output import AsvOutput, Finished, case_of
+from toolkit import asv_project, run_tool
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "asv-run-output.txt")
 
@@ -79,3 +80,21 @@ def test_the_tables_show_device_time_when_the_run_measured_no_latency():
     assert suite.shown_measure(rows) == "device"
     assert suite.shown_measure(rows.iloc[[1]]) is None
     assert suite.shown_measure(pd.concat([rows, rows.assign(status="ok")])) == "latency"
+
+
+def test_the_tables_show_memory_when_the_run_measured_only_memory():
+    rows = pd.DataFrame([{"method": vocabulary.MEASURE["memory"].method, "status": "ok"}])
+    assert suite.shown_measure(rows) == "memory"
+
+
+def test_a_memory_only_run_ends_with_its_tables_and_exit_0(tmp_path):
+    """`--measures memory` alone (as on the H100): the results hold no timed benchmark, and
+    the run still ends with the memory tables and its summary, not an error."""
+    project = asv_project(tmp_path)
+    present = [b for b in ("mlx_cpu", "cpu") if not frameworks.BACKENDS[b].unavailable_reason()]
+    proc = run_tool("suite", "--profile", "small", "--backends", ",".join(present), "--ops", "relu",
+                    "--measures", "memory", "--machine", project.machine, "--config", project.conf,
+                    env=project.env, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert vocabulary.MEASURE["memory"].shown_unit in proc.stdout
+    assert "memory: " in proc.stdout and "Traceback" not in proc.stderr

@@ -342,13 +342,14 @@ def frame(selection):
                          "q25": stat.get("q_25"), "q75": stat.get("q_75"),
                          "samples": sample_count(samples[i], stat),
                          "version": result.benchmark_version.get(key)})
-    if not any(r["method"] in MEASURES.values() for r in rows):
+    if not any(r["method"] in vocabulary.MEASURE_OF_METHOD for r in rows):
         never_ran = not_run(selection)
         if never_ran:
             raise ToolError(f"{selection.path}: the run was interrupted before its first case finished; "
                             f"not run ({len(never_ran)}): {'; '.join(never_ran)}; run the same command again")
-        raise ToolError(f"{selection.path} holds no results of this suite (no {MEASURES['latency']} benchmarks); "
-                        "point --results at this suite's results folder")
+        raise ToolError(f"{selection.path} holds no results of this suite (no "
+                        f"{', '.join(vocabulary.MEASURE_OF_METHOD)} benchmarks); point --results at this suite's "
+                        "results folder")
     df = pd.DataFrame(rows)
     df["value"] = pd.to_numeric(df["value"], errors="coerce")
     df["samples"] = df["samples"].astype("Int64")

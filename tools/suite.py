@@ -380,8 +380,9 @@ def summary(ran, parsed, selection, log_path, machine, threads, seconds):
 
 
 def shown_measure(ran):
-    """The tables' measure: latency if this run has any, else device time, else none."""
-    for name in vocabulary.TIMED_MEASURES:
+    """The tables' measure: the first of the vocabulary's measures (latency, device time,
+    memory) with a figure in this run, else none."""
+    for name in vocabulary.MEASURE:
         if ((ran["method"] == vocabulary.MEASURE[name].method) & (ran["status"] == "ok")).any():
             return name
     return None
@@ -444,7 +445,7 @@ def main(argv=None):
     if measure:
         print()
         if measure != "latency":
-            print(f"(this run measured no latency: the tables show {measure} time)")
+            print(f"(this run measured no latency: the tables show {vocabulary.MEASURE[measure].shown_unit})")
         sys.stdout.write(tables.reference(selection, df, measure).markdown())
     print()
     for line in summary(ran, parsed, selection, log_path, machine, threads, seconds):

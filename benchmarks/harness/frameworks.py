@@ -191,6 +191,10 @@ class Backend:
         the framework does not report it."""
         return None
 
+    def active_memory(self):
+        """Bytes of device memory held now (the peak's baseline), or None."""
+        return None
+
     def copy_fn(self):
         """A function that copies its one argument (the copy-bandwidth probe)."""
         raise NotImplementedError
@@ -259,6 +263,10 @@ class MLXBackend(Backend):
 
     def peak_memory(self):
         return mx.get_peak_memory()
+
+    def active_memory(self):
+        # mx.reset_peak_memory sets the peak to zero, not to what is held: the baseline is this.
+        return mx.get_active_memory()
 
     def copy_fn(self):
         return lambda x: mx.array(x)
@@ -426,6 +434,9 @@ class TorchBackend(Backend):
         if self.device == "cuda":
             return torch.cuda.max_memory_allocated()
         return None  # MPS reports current, not peak, allocations; the CPU allocator nothing
+
+    def active_memory(self):
+        return torch.cuda.memory_allocated() if self.device == "cuda" else None
 
     def wait(self):
         # CPU kernels are synchronous; GPU launches are not.

@@ -192,8 +192,8 @@ class PlacedCase:
         """Peak device bytes of one call beyond what was held before it, or None."""
         self.backend.wait()
         self.backend.reset_peak_memory()
-        before = self.backend.peak_memory()
-        if before is None:
+        before = self.backend.active_memory()
+        if before is None or self.backend.peak_memory() is None:
             return None
         out = self.call()
         peak = self.backend.peak_memory() - before
