@@ -12,7 +12,7 @@ from tools.results import load_file
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COMMITTED = os.path.join(ROOT, "results", "reports", "h100", "noise-run1-0e70d0aa.json.gz")
-PLAIN = os.path.join(ROOT, "results", "h100", "0e70d0aa-existing-py_opt_torch_.venv_bin_python3.json")
+PLAIN = os.path.join(ROOT, "results", "h100", "0e70d0aa-existing-py3.12-mlx0.32.4-torch2.11.0.json")
 
 
 def test_a_gzipped_file_loads_as_its_plain_copy(tmp_path):

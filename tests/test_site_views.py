@@ -10,9 +10,10 @@ import pytest
 from asv import util
 
 from asv_fixtures import write_results
+from toolkit import ROOT
 from benchmarks.harness import vocabulary
 from tools import site
-from tools.results import BENCHMARKS_FILE, load_all
+from tools.results import BENCHMARKS_FILE, load_all, machines
 
 RELU = "bench_activations.ReLU.time_op"
 MEMORY = "bench_activations.ReLU.track_peak_memory"
@@ -37,6 +38,16 @@ def test_interpreter_paths_leave_the_environment_names(tmp_path):
     assert (result.env_name, result.params["python"]) == ("existing-py3", "3")
     values = result.get_result_value(RELU, result.get_result_params(RELU))
     assert sum(v == v for v in values) == 3  # the figures came along
+
+
+def test_no_results_file_here_is_named_by_an_interpreter_path():
+    # The H100 files of before tools/asv_environment.py were renamed by
+    # measurements/rename_environment.py; a path-named file here again would put a local
+    # path on the site (without_paths hides it) and split the machine's series.
+    folder = os.path.join(ROOT, "results")
+    named = [name for machine in machines(folder) for name in os.listdir(os.path.join(folder, machine))
+             if name.endswith(".json") and name != "machine.json"]
+    assert named and not [n for n in named if site.PATH_ENV.match(n[len("01234567-"):-len(".json")])]
 
 
 def test_version_named_environments_are_kept(tmp_path):
