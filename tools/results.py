@@ -263,8 +263,20 @@ def _last_run(path, result):
     return os.path.getmtime(path + PROGRESS_SUFFIX) * 1000
 
 
-def select(results_dir, machine=None, commit=None, env=None):
-    """The results file for machine / commit / environment; the most recent run by default."""
+def holds_any(result, methods):
+    """Whether asv results hold a figure of any of these benchmark methods."""
+    for key in result.get_all_result_keys():
+        if key.rsplit(".", 1)[-1] in methods:
+            values = result.get_result_value(key, result.get_result_params(key) or [])
+            if any(isinstance(v, (int, float)) and v == v for v in values):
+                return True
+    return False
+
+
+def select(results_dir, machine=None, commit=None, env=None, methods=None):
+    """The results file for machine / commit / environment; the most recent run by default,
+    and with `methods`, the most recent run that holds a figure of one of them (a run of
+    peak memory alone is not the latest timing), when any does."""
     known = machines(results_dir)
     if machine is not None and machine not in known:
         raise ToolError(f"unknown machine {machine!r}; results exist for: {', '.join(known)}")
@@ -285,6 +297,8 @@ def select(results_dir, machine=None, commit=None, env=None):
             envs = sorted({c[2].env_name for c in candidates})
             raise ToolError(f"no results for environment {env!r}; known: {', '.join(envs)}")
         candidates = matching
+    if methods and commit is None:
+        candidates = [c for c in candidates if holds_any(c[2], methods)] or candidates
     name, path, result = max(candidates, key=lambda c: _last_run(c[1], c[2]))
     return Selection(name, result.commit_hash, result.env_name, path, result)
 

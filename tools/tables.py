@@ -13,7 +13,8 @@ Times are the median of asv's samples, in milliseconds. `--measure latency` (the
 the reference table's measure) is one call and its completion barrier; `--measure device`
 is the device time per call of a batch launched back to back (CUDA events for torch on
 CUDA). A speedup column "a/b" is (t_b - t_a) / t_a: "+x%" means a is faster, as in the
-reference. "nan" marks a backend that has no figure for that case, "err" a case that failed.
+reference; with `--measure memory` the same ratio of peak memory is "a/b memory saving".
+"nan" marks a backend that has no figure for that case, "err" a case that failed.
 Cases without a figure on any backend (the other profile's shapes: asv's grid holds both)
 are left out and counted under the table. Results of a run that measured device time only
 are shown in device time. `--markdown FILE` writes what is printed to FILE as well; output
@@ -120,14 +121,22 @@ def shown_rows(df, times, measure, dtype):
     return rows[rows["row"].isin(times.index) & rows["backend"].isin(times.columns)]
 
 
-def detailed(times):
+def compared_as(measure):
+    return vocabulary.MEASURE[measure].compared_as
+
+
+# Columns whose cells are percentages: "a/b speedup", "a/b geomean memory saving", ...
+PERCENT_COLUMNS = tuple(sorted({m.compared_as for m in vocabulary.MEASURES}))
+
+
+def detailed(times, measure="latency"):
     out = times.copy()
     for a, b in pairs_for(times.columns):
-        out[f"{a}/{b} speedup"] = speedup_percent(times[a], times[b])
+        out[f"{a}/{b} {compared_as(measure)}"] = speedup_percent(times[a], times[b])
     return out
 
 
-def average(times, ops):
+def average(times, ops, measure="latency"):
     """The reference's mean time per op (and speedups of those means), plus the geometric
     mean of the per-case speedup ratios, which one huge case cannot dominate."""
     means = times.groupby(ops, sort=False).mean()
@@ -136,11 +145,11 @@ def average(times, ops):
     means = means.mask(incomplete)
     out = means.copy()
     for a, b in pairs_for(times.columns):
-        out[f"{a}/{b} speedup"] = speedup_percent(means[a], means[b])
+        out[f"{a}/{b} {compared_as(measure)}"] = speedup_percent(means[a], means[b])
     for a, b in pairs_for(times.columns):
         log_ratio = np.log(times[b] / times[a])
         geomean = np.exp(log_ratio.groupby(ops, sort=False).mean())
-        out[f"{a}/{b} geomean speedup"] = (geomean - 1) * 100
+        out[f"{a}/{b} geomean {compared_as(measure)}"] = (geomean - 1) * 100
     out.index.name = None
     return out
 
@@ -151,7 +160,7 @@ def to_markdown(table, failed=None, formats=None):
     def cell(row, col, v):
         if col in formats:
             return formats[col](v)
-        if "speedup" in col:
+        if col.endswith(PERCENT_COLUMNS):
             return format_percent(v)
         if failed is not None and col in failed.columns and row in failed.index and failed.at[row, col]:
             return FAILED
@@ -275,7 +284,7 @@ def side_by_side(frames, labels, backend, measure, dtype):
         raise ToolError(f"no figures for backend {backend!r} ({measure}, {dtype}) in these results")
     first = labels[0]
     for label in labels[1:]:
-        table[f"{label}/{first} speedup"] = speedup_percent(table[label], table[first])
+        table[f"{label}/{first} {compared_as(measure)}"] = speedup_percent(table[label], table[first])
     return table
 
 
@@ -407,7 +416,7 @@ def reference(selection, df, measure="latency", dtype="float32"):
     if times.empty:
         raise ToolError(f"{selection.path} has no {measure} figures in {dtype}: every backend was skipped "
                         "(or the measure was not run)")
-    tables = Tables(selection, df, detailed(times), average(times, ops), failed, not_run(selection), measure, dtype,
+    tables = Tables(selection, df, detailed(times, measure), average(times, ops, measure), failed, not_run(selection), measure, dtype,
                     [(shown_rows(df, times, measure, dtype), selection)])
     hidden = measured(df, measure, dtype)["row"].nunique() - len(times)
     if hidden:
@@ -416,9 +425,20 @@ def reference(selection, df, measure="latency", dtype="float32"):
     return tables
 
 
+def wanted_methods(args):
+    """The benchmark methods a results file needs to be the one shown: device time for the
+    roofline, either timing for a time measure (latency falls back to device time), else
+    the measure's own."""
+    if args.roofline:
+        return {vocabulary.MEASURE["device"].method}
+    if args.measure in vocabulary.TIMED_MEASURES:
+        return {vocabulary.MEASURE[m].method for m in vocabulary.TIMED_MEASURES}
+    return {vocabulary.MEASURE[args.measure].method}
+
+
 def load(args, machine=None, env=None):
     selection = select(results_dir(args), machine if machine is not None else args.machine, args.commit,
-                       env if env is not None else args.env)
+                       env if env is not None else args.env, methods=wanted_methods(args))
     return selection, filter_ops(frame(selection), args.ops)
 
 

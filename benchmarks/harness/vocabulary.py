@@ -49,14 +49,15 @@ def dtype_unsupported(backend, dtype):
 
 PROFILES = ("reference", "small")
 
-# unit: as asv stores it; shown_unit and shown_scale: as tables and charts show it.
-Measure = namedtuple("Measure", "name method unit description shown_unit shown_scale")
+# unit: as asv stores it; shown_unit and shown_scale: as tables and charts show it;
+# compared_as: the tables' name for "b's figure over a's, less one" (positive: a does better).
+Measure = namedtuple("Measure", "name method unit description shown_unit shown_scale compared_as")
 MEASURES = (
-    Measure("latency", "time_op", "s", "one call and its completion barrier", "ms per call", 1e3),
+    Measure("latency", "time_op", "s", "one call and its completion barrier", "ms per call", 1e3, "speedup"),
     Measure("device", "time_device", "s", "device time per call of a batch launched back to back",
-            "device time, ms per call of a batch", 1e3),
+            "device time, ms per call of a batch", 1e3, "speedup"),
     Measure("memory", "track_peak_memory", "bytes", "peak device memory of one call beyond its inputs",
-            "peak memory, MiB beyond the inputs", 2.0**-20),
+            "peak memory, MiB beyond the inputs", 2.0**-20, "memory saving"),
 )
 MEASURE = {m.name: m for m in MEASURES}
 MEASURE_OF_METHOD = {m.method: m for m in MEASURES}
