@@ -5,6 +5,7 @@ import math
 import xml.etree.ElementTree as ElementTree
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from asv_fixtures import write_results
@@ -298,3 +299,17 @@ def test_bad_input_one_line_exit_2_nothing_written(results, tmp_path, capsys, ar
     status, out, err = run(results, *args, "--out", str(out_dir), capsys=capsys)
     assert status == 2 and message in err and len(err.strip().splitlines()) == 1
     assert "Traceback" not in err and not out_dir.exists()
+
+
+def test_a_newer_memory_only_run_does_not_hide_the_latest_timings(tmp_path, capsys):
+    folder = str(tmp_path / "results")
+    day = datetime.datetime(2026, 11, 1, tzinfo=datetime.timezone.utc)
+    relu = "bench_activations.ReLU"
+    write_results(folder, "box", "a" * 40, {f"{relu}.time_device": {"dim=8": {"cpu": 1e-3}}}, started=day)
+    write_results(folder, "box", "b" * 40, {f"{relu}.track_peak_memory": {"dim=8": {"cpu": 2.0**20}}},
+                  started=day + datetime.timedelta(days=1))
+    for measure, commit in (("device", "aaaaaaaa"), ("memory", "bbbbbbbb")):
+        export = tmp_path / f"{measure}.csv"
+        assert plots.main(["bars", "--results", folder, "--machine", "box", "--measure", measure,
+                           "--out", str(tmp_path / "charts"), "--export", str(export)]) == 0
+        assert set(pd.read_csv(export, dtype={"commit": str})["commit"].str[:8]) == {commit}

@@ -37,7 +37,7 @@ from benchmarks.harness.vocabulary import BACKEND_NAMES, MEASURE, MEASURES, TIME
 from . import tidy
 from .cli import (ToolError, add_case_options, add_export_option, add_results_options, check_new_file, check_outputs,
                   comma_list, main_guard, names_of, parser, results_dir, write_atomically)
-from .results import Selection, frame, load_all, machines as known_machines, select
+from .results import Selection, frame, load_all, machines as known_machines, methods_for, select
 from .tables import (BANDWIDTH, MATMUL, Peaks, average, check_backends, filter_ops, pairs_for, roofline as roofline_table,
                      short_labels, shown_rows, times_ms)
 
@@ -404,7 +404,7 @@ def chart(args, folder, dtype, drawn):
     measure, wanted = args.measure, args.backends or []
     name = f"{args.chart}-{measure}-{dtype}"
     if args.chart == "machines":
-        selections = {m: select(folder, m) for m in args.machines}
+        selections = {m: select(folder, m, methods=methods_for(measure)) for m in args.machines}
         frames = {m: filter_ops(frame(s), args.ops or []) for m, s in selections.items()}
         for m, df in frames.items():
             check_backends(df, wanted)
@@ -425,7 +425,7 @@ def chart(args, folder, dtype, drawn):
                   for label, s in sets.items()]
         return {f"trend-{op}-{measure}-{dtype}":
                 trend(frames, op, measure, dtype, wanted, f"{op}, {measure}, {dtype}: machine {machine}")}
-    selection = select(folder, args.machine, args.commit, args.env)
+    selection = select(folder, args.machine, args.commit, args.env, methods=methods_for(measure))
     df = filter_ops(frame(selection), args.ops or [])
     check_backends(df, wanted)
     title = f"machine {selection.machine}, commit {selection.commit[:8]}, {measure}, {dtype}"

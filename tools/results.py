@@ -263,6 +263,13 @@ def _last_run(path, result):
     return os.path.getmtime(path + PROGRESS_SUFFIX) * 1000
 
 
+def methods_for(measure):
+    """The benchmark methods a results file needs for `measure` to be shown: either timing
+    for a time measure (latency falls back to device time), else the measure's own."""
+    names = vocabulary.TIMED_MEASURES if measure in vocabulary.TIMED_MEASURES else (measure,)
+    return {vocabulary.MEASURE[name].method for name in names}
+
+
 def holds_any(result, methods):
     """Whether asv results hold a figure of any of these benchmark methods."""
     for key in result.get_all_result_keys():

@@ -35,7 +35,7 @@ from benchmarks.harness.vocabulary import PEAK_CLASS, SETTINGS_CLASS
 from . import tidy
 from .cli import (ToolError, add_export_option, add_results_options, check_new_file, comma_list, machine_name, main_guard,
                   names_of, parser, results_dir, write_atomically)
-from .results import frame, not_run, select
+from .results import frame, methods_for, not_run, select
 
 # Table columns: the vocabulary's order, each compiled backend right after its eager one.
 BACKEND_ORDER = [c.name for b in vocabulary.BACKENDS if not b.compiled for c in vocabulary.BACKENDS
@@ -426,14 +426,8 @@ def reference(selection, df, measure="latency", dtype="float32"):
 
 
 def wanted_methods(args):
-    """The benchmark methods a results file needs to be the one shown: device time for the
-    roofline, either timing for a time measure (latency falls back to device time), else
-    the measure's own."""
-    if args.roofline:
-        return {vocabulary.MEASURE["device"].method}
-    if args.measure in vocabulary.TIMED_MEASURES:
-        return {vocabulary.MEASURE[m].method for m in vocabulary.TIMED_MEASURES}
-    return {vocabulary.MEASURE[args.measure].method}
+    """What a results file must hold to be shown: device time for the roofline."""
+    return {vocabulary.MEASURE["device"].method} if args.roofline else methods_for(args.measure)
 
 
 def load(args, machine=None, env=None):
