@@ -54,3 +54,14 @@ def add(result, name, params, values, started):
     result.add_result(benchmark, BenchmarkResult(result=values, samples=samples, number=[1] * len(values),
                                                  errcode=0, stderr="", profile=None),
                       started_at=started, duration=1.0)
+
+
+def timings_then_memory_only(results_dir, machine="box"):
+    """Two runs of ReLU on cpu: commit a...a with device and latency times, then, a day
+    later, commit b...b with peak memory alone (as `tools.suite --measures memory` leaves)."""
+    day = datetime.datetime(2026, 11, 1, tzinfo=datetime.timezone.utc)
+    relu = "bench_activations.ReLU"
+    write_results(results_dir, machine, "a" * 40, {f"{relu}.time_op": {"dim=8": {"cpu": 1e-3}},
+                                                  f"{relu}.time_device": {"dim=8": {"cpu": 1e-3}}}, started=day)
+    write_results(results_dir, machine, "b" * 40, {f"{relu}.track_peak_memory": {"dim=8": {"cpu": 2.0**20}}},
+                  started=day + datetime.timedelta(days=1))

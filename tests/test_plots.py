@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from asv_fixtures import write_results
+from asv_fixtures import timings_then_memory_only, write_results
 from tools import plots
 from tools.results import frame, select
 
@@ -303,11 +303,7 @@ def test_bad_input_one_line_exit_2_nothing_written(results, tmp_path, capsys, ar
 
 def test_a_newer_memory_only_run_does_not_hide_the_latest_timings(tmp_path, capsys):
     folder = str(tmp_path / "results")
-    day = datetime.datetime(2026, 11, 1, tzinfo=datetime.timezone.utc)
-    relu = "bench_activations.ReLU"
-    write_results(folder, "box", "a" * 40, {f"{relu}.time_device": {"dim=8": {"cpu": 1e-3}}}, started=day)
-    write_results(folder, "box", "b" * 40, {f"{relu}.track_peak_memory": {"dim=8": {"cpu": 2.0**20}}},
-                  started=day + datetime.timedelta(days=1))
+    timings_then_memory_only(folder)
     for measure, commit in (("device", "aaaaaaaa"), ("memory", "bbbbbbbb")):
         export = tmp_path / f"{measure}.csv"
         assert plots.main(["bars", "--results", folder, "--machine", "box", "--measure", measure,

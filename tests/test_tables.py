@@ -9,7 +9,7 @@ import pytest
 
 import re
 
-from asv_fixtures import write_results
+from asv_fixtures import timings_then_memory_only, write_results
 from toolkit import run_tool
 from tools import tables
 
@@ -255,11 +255,7 @@ def test_a_newer_memory_only_run_does_not_hide_the_latest_timings(tmp_path):
     """tables shows the newest run that holds the measure asked for: a later run of peak
     memory alone is shown for --measure memory, not instead of the latest timings."""
     folder = str(tmp_path / "results")
-    day = datetime.datetime(2026, 11, 1, tzinfo=datetime.timezone.utc)
-    relu = "bench_activations.ReLU"
-    write_results(folder, "box", "a" * 40, {f"{relu}.time_op": {"dim=8": {"cpu": 1e-3}}}, started=day)
-    write_results(folder, "box", "b" * 40, {f"{relu}.track_peak_memory": {"dim=8": {"cpu": 2.0**20}}},
-                  started=day + datetime.timedelta(days=1))
+    timings_then_memory_only(folder)
     timed = run_tool("tables", "--results", folder, "--machine", "box")
     assert timed.returncode == 0, timed.stderr
     assert "commit aaaaaaaa" in timed.stdout and "1.00" in timed.stdout
