@@ -2,7 +2,6 @@
 
 import datetime
 import math
-import os
 
 import pandas as pd
 import pytest
