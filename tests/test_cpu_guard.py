@@ -43,3 +43,11 @@ def test_this_process_own_work_is_not_other_load():
     busy_after, own_after = measurement._busy_seconds()
     assert total > 0 and own_after - own > 0.05
     assert own_after - own <= busy_after - busy + 0.05
+
+
+def test_the_quick_glance_sees_runnable_processes(busy_cores):
+    """The 20 ms glance that spares a quiet machine the quarter-second measurement never
+    calls busy cores idle."""
+    assert measurement.others_running() >= 1
+    assert not measurement.looks_idle(0)
+
