@@ -64,19 +64,33 @@ def test_small_profile_suffix_is_added_once(tmp_path, monkeypatch):
     assert suite.default_machine("reference") == "box"
 
 
-def test_the_recorded_machine_has_cpu_ram_and_os(tmp_path, monkeypatch):
-    """asv records these details only for a machine named like the host: any name gets them."""
+def test_the_recorded_machine_has_cpu_ram_and_os(tmp_path, monkeypatch, capfd):
+    """asv records these details only for a machine named like the host: any name gets them,
+    and a machine new to asv is recorded without asv's "No information stored" complaint."""
     from asv.machine import Machine
     from toolkit import asv_project
 
     project = asv_project(tmp_path, machine="first")
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("PYTHONPATH", ROOT)  # the config loads the checkpoint plugin from ./tools
-    suite.record_machine("other", str(project.conf))
+    import logging
+
+    from asv.console import log
+
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    log.enable()  # as under `asv run`, where asv's complaints reach the terminal
+    try:
+        suite.record_machine("other", str(project.conf))
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
     recorded = json.loads((tmp_path / ".asv-machine.json").read_text())["other"]
     defaults = Machine.get_defaults()
     for key in ("cpu", "ram", "os", "num_cpu", "arch"):
         assert recorded[key] == defaults[key] and recorded[key], key
+    out, err = capfd.readouterr()
+    assert "No information stored" not in out + err
 
 
 def test_tables_refuse_a_machine_named_twice():

@@ -157,6 +157,8 @@ def record_machine(machine, config):
         except asv_util.UserError:
             known = {}
         missing = {k: v for k, v in Machine.get_defaults().items() if not known.get(k)}
+        if not known:  # else Machine.load prints asv's "No information stored about machine ..."
+            MachineCollection.save(machine, dict(missing, machine=machine))
         Machine.load(machine_name=machine, **dict(missing, machine=machine))
     except (OSError, ValueError, asv_util.UserError) as exc:
         raise ToolError(f"cannot record machine {machine!r} in asv's machine file ({exc})") from None
