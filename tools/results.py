@@ -282,8 +282,9 @@ def holds_any(result, methods):
 
 def select(results_dir, machine=None, commit=None, env=None, methods=None):
     """The results file for machine / commit / environment; the most recent run by default,
-    and with `methods`, the most recent run that holds a figure of one of them (a run of
-    peak memory alone is not the latest timing), when any does."""
+    and with `methods`, the most recent run that holds a figure of one of them or none at
+    all (a run of peak memory alone is not the latest timing; a run killed before its first
+    figure is the latest run), when any does."""
     known = machines(results_dir)
     if machine is not None and machine not in known:
         raise ToolError(f"unknown machine {machine!r}; results exist for: {', '.join(known)}")
@@ -304,8 +305,9 @@ def select(results_dir, machine=None, commit=None, env=None, methods=None):
             envs = sorted({c[2].env_name for c in candidates})
             raise ToolError(f"no results for environment {env!r}; known: {', '.join(envs)}")
         candidates = matching
-    if methods and commit is None:
-        candidates = [c for c in candidates if holds_any(c[2], methods)] or candidates
+    if methods and commit is None:  # a run interrupted before any figure stays the latest (not_run)
+        candidates = [c for c in candidates if holds_any(c[2], methods)
+                      or not holds_any(c[2], vocabulary.MEASURE_OF_METHOD)] or candidates
     name, path, result = max(candidates, key=lambda c: _last_run(c[1], c[2]))
     return Selection(name, result.commit_hash, result.env_name, path, result)
 
