@@ -66,3 +66,10 @@ def test_gpu_launches_are_pinned_to_the_core_bench_gpu_core_names(choice):
     else:
         wanted = int(choice) if choice.isdigit() else (frameworks.gpu_local_cores() or before)[-1]
         assert int(core) == wanted and after == [wanted]
+
+
+def test_a_core_this_machine_lacks_is_refused_before_anything_runs():
+    from benchmarks.harness import vocabulary
+
+    assert vocabulary.setting_errors({"BENCH_GPU_CORE": str(__import__("os").cpu_count())})
+    assert not vocabulary.setting_errors({"BENCH_GPU_CORE": "0"})

@@ -159,7 +159,7 @@ def _core(text):
     if text in ("auto", "none"):
         return text
     core = int(text)
-    if core < 0:
+    if not 0 <= core < (os.cpu_count() or 1):  # a core this machine lacks would fail in every process
         raise ValueError
     return core
 
