@@ -51,3 +51,21 @@ def test_the_quick_glance_sees_runnable_processes(busy_cores):
     assert measurement.others_running() >= 1
     assert not measurement.looks_idle(0)
 
+
+
+def _glances(monkeypatch, counts):
+    seen = iter(counts)
+    monkeypatch.setattr(measurement, "others_running", lambda: next(seen))
+    monkeypatch.setattr(measurement.time, "sleep", lambda _s: None)
+
+
+def test_one_passing_task_in_the_glance_is_no_load(monkeypatch):
+    _glances(monkeypatch, [0, 1, 0, 0, 0])
+    assert measurement.looks_idle(0)
+
+
+def test_load_seen_at_two_instants_goes_to_the_measurement(monkeypatch):
+    _glances(monkeypatch, [1, 0, 0, 1, 0])
+    assert not measurement.looks_idle(0)
+    _glances(monkeypatch, [0, None, 0, 0, 0])  # no /proc/stat: no glance decides
+    assert not measurement.looks_idle(0)

@@ -3,7 +3,7 @@ touches nothing outside temporary folders and reaches no network."""
 
 import pytest
 
-from benchmarks.harness import frameworks
+from benchmarks.harness import frameworks, measurement
 from toolkit import ROOT, run_python
 
 PRESENT_CPU = [b for b in ("mlx_cpu", "cpu") if not frameworks.BACKENDS[b].unavailable_reason()]
@@ -45,7 +45,7 @@ def test_a_run_makes_no_network_access_and_writes_only_temporary_caches(tmp_path
 
 PIN = '''
 import os
-from benchmarks.harness import frameworks
+from benchmarks.harness import frameworks, measurement
 before = os.sched_getaffinity(0)
 core = frameworks.pin_gpu_launches()
 print(core, sorted(os.sched_getaffinity(0)), sorted(before), sep="|")
@@ -73,3 +73,13 @@ def test_a_core_this_machine_lacks_is_refused_before_anything_runs():
 
     assert vocabulary.setting_errors({"BENCH_GPU_CORE": str(__import__("os").cpu_count())})
     assert not vocabulary.setting_errors({"BENCH_GPU_CORE": "0"})
+
+
+def test_benchmark_batches_step_by_whole_plants_while_the_peaks_batch_by_time():
+    from benchmarks.bench_peaks import PEAK_BATCH_SECONDS
+    free = 1 << 40
+    # a 5 ms call: 20 calls (5 % and 10 % plants are whole calls); the peaks' one call
+    assert measurement.batch_size(5e-3, 1, free) == measurement.BATCH_STEP
+    assert measurement.batch_size(0.35, 1, free, step=1, seconds=PEAK_BATCH_SECONDS) == 1
+    assert measurement.batch_size(7e-4, 1, free, step=1, seconds=PEAK_BATCH_SECONDS) == 29
+    assert measurement.batch_size(7e-4, 1 << 30, 4 << 30, step=1, seconds=PEAK_BATCH_SECONDS) == 1
