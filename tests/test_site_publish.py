@@ -141,3 +141,20 @@ def test_the_swap_puts_the_new_site_in_and_the_old_one_aside(tmp_path):
     assert open(os.path.join(html, "index.html")).read() == "new"
     aside = [os.path.join(folder, "index.html") for folder in (fresh, os.path.join(scratch, "previous"))]
     assert [open(p).read() for p in aside if os.path.exists(p)] == ["old"]
+
+
+def test_runs_that_did_not_record_machine_details_stay_in_the_machine_series(tmp_path):
+    from asv.results import Results
+    timings = {"bench_reductions.Argmax.time_op": {"dim=64x1024x128 axi=0": {"cpu": 1e-3}}}
+    old = write_results(str(tmp_path), "box", "a" * 40, timings)
+    new = write_results(str(tmp_path), "box", "b" * 40, timings)
+    other = write_results(str(tmp_path), "rig", "b" * 40, timings)
+    for run, details in ((new, {"arch": "x86_64", "cpu": "Xeon", "ram": "1"}),
+                         (other, {"arch": "aarch64", "cpu": "M3", "ram": "2"})):
+        run._params.update(details)
+        run.save(str(tmp_path))
+    site.one_series_per_machine(str(tmp_path))
+    params = {(m, c): Results.load(str(next((tmp_path / m).glob(f"{c * 8}*.json"))))._params
+              for m, c in (("box", "a"), ("box", "b"), ("rig", "b"))}
+    assert params[("box", "a")] == params[("box", "b")] == {"machine": "box", "python": "3.11"}
+    assert params[("rig", "b")]["cpu"] == "M3"  # every run of it recorded them: kept

@@ -250,6 +250,7 @@ def publish(config, force, offline, cache):
         # every machine's newest figures, whatever benchmark versions they were measured with
         full = publishable(conf["results_dir"], load_benchmarks(os.path.dirname(table), required=True), results)
         without_paths(results)
+        one_series_per_machine(results)
         data_first(results, full)
         status = run_asv("publish", config=derived, cwd=root)
         if status != 0 or not os.path.isfile(os.path.join(fresh, "index.html")):
@@ -331,6 +332,29 @@ def without_paths(view):
             result._filename = asv_results.get_filename(machine, result.commit_hash, result.env_name)
             os.remove(path)
             result.save(view)
+
+
+# What asv's machine file records besides the name; asv nests a machine's graphs by them.
+MACHINE_DETAILS = ("arch", "cpu", "num_cpu", "os", "ram")
+
+
+def one_series_per_machine(view):
+    """A machine detail that some runs of a machine did not record (runs made before the
+    suite saved them) dropped from all of its runs in the view's copies: asv would draw
+    the runs with and without it as two machines, splitting every series. Details all runs
+    record stay, so a machine whose recorded OS changed still shows the change."""
+    for machine in machines(view):
+        runs = load_all(view, machine)
+        unknown = {key for key in MACHINE_DETAILS
+                   if any(key in r._params for _, r in runs) and not all(key in r._params for _, r in runs)}
+        if not unknown:
+            continue
+        for path, result in runs:
+            if unknown & set(result._params):
+                for key in unknown:
+                    result._params.pop(key, None)
+                os.remove(path)
+                result.save(view)
 
 
 # The order a parameter's values are preferred in, where the vocabulary declares one (as
