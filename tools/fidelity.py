@@ -5,7 +5,8 @@
     python -m tools.fidelity --machine h100 --export fidelity.json   # each case checked, one long table
 
 For every torch CUDA case whose device time recorded by asv (`time_device`: CUDA events
-around a batch of back-to-back calls, divided by the batch size) is at least --min-us, the
+around a batch of back-to-back calls queued behind a GPU spin, divided by the batch size)
+is at least --min-us, the
 case is prepared again through the suite's own code and measured independently:
 
 - profiler: the GPU time of every kernel, copy and fill the call launches, from
@@ -38,15 +39,18 @@ def relative_difference(suite, independent):
 
 
 def profiler_seconds(torch, case):
-    """GPU time of every kernel, copy and fill of one batch, per call (CUPTI)."""
+    """GPU time of every kernel, copy and fill of one batch, per call (CUPTI): the batch's
+    calls alone, without the clock's spin and events."""
     from torch.profiler import ProfilerActivity, profile
 
     case.call()
+    case.prepare_batch()
     with profile(activities=[ProfilerActivity.CUDA]) as prof:
-        case.launch_batch()
+        outs = case.prepared()
         torch.cuda.synchronize()
+    del outs
     total_us = sum(getattr(e, "self_device_time_total", 0.0) for e in prof.key_averages())
-    return total_us / case.batch / 1e6
+    return total_us / (case.batch + case.extra_calls) / 1e6
 
 
 def event_seconds(torch, case):

@@ -25,7 +25,7 @@ from .vocabulary import BACKEND_NAMES, MEASURE, PROFILES, dtype_unsupported, set
 
 # Part of every benchmark's asv version: bump it when what a measure means changes (how it
 # is sampled or timed), so that results of the old meaning are never compared with the new.
-HARNESS_VERSION = 2
+HARNESS_VERSION = 4
 
 Operand = collections.namedtuple("Operand", "shape kind")  # kind: "float" or "index"
 ITEMSIZE = {"float32": 4, "float16": 2, "bfloat16": 2}
@@ -257,7 +257,7 @@ class OpBenchmark(abc.ABC):
         if reason:
             raise NotImplementedError(reason)
         placed = measurement.placed_case(type(self), case, backend, dtype, idle_cores=True)
-        placed.pending = []  # the last batch's results are freed here, outside the timed code
+        placed.prepare_batch()  # whichever measure runs: setup cannot tell which
         self.call, self.launch_batch = placed.call, placed.launch_batch
         self.number, self.repeat, self.warmup_time = 1, placed.repeat, setting("BENCH_WARMUP")
         # asv reads a method's own attributes before the instance's, and setup cannot tell

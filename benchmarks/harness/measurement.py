@@ -190,7 +190,7 @@ class PlacedCase:
         self.device_repeat = device_sampling(self.latency, self.batch)
         del outs
         self.clock = self.backend.clock()
-        self.pending = []
+        self.pending, self.prepared = [], None
 
     def _next(self):
         placed = self.placements[self._turn % len(self.placements)]
@@ -208,10 +208,17 @@ class PlacedCase:
         """One call and its completion barrier: the latency measure's timed body."""
         return self._next().call()
 
+    def prepare_batch(self):
+        """Make the next device-time batch, before its clock starts (asv's setup, before
+        every sample); the last batch's results are freed here, outside the timed code."""
+        self.pending = []
+        self.prepared = self.backend.prepare_batch(self._next(), self.batch + self.extra_calls)
+
     def launch_batch(self):
-        """Launch a batch without waiting; its results stay referenced until the next
-        setup, so nothing is freed while the device still computes it."""
-        self.pending = self.clock.launch(self._next(), self.batch + self.extra_calls)
+        """Launch the prepared batch without waiting; its results stay referenced until the
+        next preparation, so nothing is freed while the device still computes it."""
+        self.pending = self.clock.launch(self.prepared)
+        self.prepared = None
 
     def read_back(self):
         """One more call, read back into NumPy in the reference layout."""
@@ -259,7 +266,7 @@ def release():
     _current.pop("key", None)
     if case is not None:
         backend = case.backend
-        del case.placements, case.pending
+        del case.placements, case.pending, case.prepared
         backend.release()
 
 

@@ -1,0 +1,82 @@
+"""The device-time clocks' order of work, on fakes of the GPU calls (the figures they give
+are checked on the GPU: tests/test_device_time_fidelity.py, tools.fidelity)."""
+
+import types
+
+import pytest
+
+from benchmarks.harness import frameworks
+from benchmarks.harness.frameworks import BACKENDS
+
+MLX_CPU = "mlx_cpu"
+
+
+class FakeCuda:
+    """torch.cuda's events, spin and barrier, logging the order they are called in; the GPU
+    runs 1e9 cycles a second and every window lasts 2 ms."""
+
+    def __init__(self):
+        self.log = []
+        fake = self
+
+        class Event:
+            def __init__(self, enable_timing):
+                self.name = None
+
+            def record(self):
+                fake.log.append("event")
+
+            def synchronize(self):
+                fake.log.append("wait")
+
+            def elapsed_time(self, other):
+                return 2.0
+
+        self.Event = Event
+
+    def _sleep(self, cycles):
+        self.log.append(("spin", cycles))
+
+    def synchronize(self):
+        self.log.append("wait")
+
+
+@pytest.fixture
+def cuda(monkeypatch):
+    fake = FakeCuda()
+    monkeypatch.setattr(frameworks, "torch", types.SimpleNamespace(cuda=fake))
+    monkeypatch.setattr(frameworks.CudaEventClock, "_cycles_per_second", 1e9)
+    return fake
+
+
+def test_the_gpu_spins_longer_than_the_host_queues_the_batch_before_the_window_opens(cuda, monkeypatch):
+    clock = frameworks.CudaEventClock()
+    now = iter(range(0, 10_000, 1))  # perf_counter: every reading 1 s after the last
+    monkeypatch.setattr(frameworks.time, "perf_counter", lambda: float(next(now)))
+    batch = lambda: cuda.log.append("calls") or ["out"]
+    assert clock.launch(batch) == ["out"]
+    # the first batch runs once untimed, its queueing (1 s) sizes the spin: 2 x 1 s x 1e9
+    assert cuda.log == ["calls", "wait", ("spin", 2_000_001_000), "event", "calls", "event"]
+    assert clock() == pytest.approx(2e-3)
+    cuda.log.clear()
+    clock.launch(batch)
+    assert cuda.log == [("spin", 2_000_001_000), "event", "calls", "event"]  # no untimed batch again
+    assert clock() == pytest.approx(4e-3)  # a running total of the windows
+
+
+@pytest.mark.skipif(BACKENDS[MLX_CPU].unavailable_reason() is not None, reason=f"{MLX_CPU} unavailable")
+def test_an_mlx_batch_is_built_before_the_clock_and_evaluated_a_call_at_a_time(monkeypatch):
+    import mlx.core as mx
+    import numpy as np
+
+    backend = BACKENDS[MLX_CPU]
+    built, evaluated = [], []
+    placed = backend.place_op(lambda x: built.append(x) or x * 2, [np.ones(4, "float32")])
+    launch = backend.prepare_batch(placed, 5)
+    assert len(built) == 5  # built now, untimed
+    real_async_eval = mx.async_eval
+    monkeypatch.setattr(mx, "async_eval", lambda *a: (evaluated.append(a[0]), real_async_eval(*a))[1])
+    outs = launch()
+    backend.wait()
+    assert [id(o) for o in evaluated] == [id(o) for o in outs] and len(outs) == 5  # one evaluation each
+    assert all(float(o.sum()) == 8.0 for o in outs)
