@@ -80,3 +80,31 @@ def test_an_mlx_batch_is_built_before_the_clock_and_evaluated_a_call_at_a_time(m
     backend.wait()
     assert [id(o) for o in evaluated] == [id(o) for o in outs] and len(outs) == 5  # one evaluation each
     assert all(float(o.sum()) == 8.0 for o in outs)
+
+
+@pytest.mark.skipif(BACKENDS[MLX_CPU].unavailable_reason() is not None, reason=f"{MLX_CPU} unavailable")
+def test_a_batch_is_built_once_per_launch_not_once_per_latency_sample(monkeypatch):
+    from benchmarks.bench_activations import ReLU
+    from benchmarks.harness import measurement
+
+    monkeypatch.setattr(measurement, "wait_for_idle_cores", lambda backend_name: None)
+    label = ReLU.cases[0].label("small")
+    monkeypatch.setenv("BENCH_PROFILE", "small")
+    bench = ReLU()
+    try:
+        bench.setup(label, MLX_CPU)
+        placed = measurement.current()
+        built = []
+        real = placed.backend.prepare_batch
+        monkeypatch.setattr(placed.backend, "prepare_batch", lambda *a: built.append(a) or real(*a))
+        for _ in range(3):  # latency samples: asv's setup, then the call
+            bench.setup(label, MLX_CPU)
+            bench.time_op(label, MLX_CPU)
+        assert built == []  # the batch setup first built is still unlaunched: kept
+        for _ in range(3):  # device samples: each launches its batch, the next setup builds anew
+            bench.time_device(label, MLX_CPU)
+            measurement.device_clock()
+            bench.setup(label, MLX_CPU)
+        assert len(built) == 3
+    finally:
+        measurement.release()

@@ -210,9 +210,12 @@ class PlacedCase:
 
     def prepare_batch(self):
         """Make the next device-time batch, before its clock starts (asv's setup, before
-        every sample); the last batch's results are freed here, outside the timed code."""
+        every sample); the last batch's results are freed here, outside the timed code. A
+        batch not launched yet is kept: setup cannot tell which measure runs, and a latency
+        process would otherwise build (and drop) a batch of MLX graphs for every sample."""
         self.pending = []
-        self.prepared = self.backend.prepare_batch(self._next(), self.batch + self.extra_calls)
+        if self.prepared is None:
+            self.prepared = self.backend.prepare_batch(self._next(), self.batch + self.extra_calls)
 
     def launch_batch(self):
         """Launch the prepared batch without waiting; its results stay referenced until the
