@@ -1,8 +1,10 @@
 """The device-time clocks' order of work, on fakes of the GPU calls (the figures they give
 are checked on the GPU: tests/test_device_time_fidelity.py, tools.fidelity)."""
 
+import time
 import types
 
+import numpy as np
 import pytest
 
 from benchmarks.harness import frameworks
@@ -51,17 +53,25 @@ def cuda(monkeypatch):
 
 def test_the_gpu_spins_longer_than_the_host_queues_the_batch_before_the_window_opens(cuda, monkeypatch):
     clock = frameworks.CudaEventClock()
-    now = iter(range(0, 10_000, 1))  # perf_counter: every reading 1 s after the last
-    monkeypatch.setattr(frameworks.time, "perf_counter", lambda: float(next(now)))
+    now = iter(range(0, 10_000, 1))  # perf_counter: every reading 1 ms after the last
+    monkeypatch.setattr(frameworks.time, "perf_counter", lambda: next(now) / 1e3)
     batch = lambda: cuda.log.append("calls") or ["out"]
     assert clock.launch(batch) == ["out"]
-    # the first batch runs once untimed, its queueing (1 s) sizes the spin: 2 x 1 s x 1e9
-    assert cuda.log == ["calls", "wait", ("spin", 2_000_001_000), "event", "calls", "event"]
+    # the first batch runs once untimed, its queueing (1 ms) sizes the spin: 2 x 1 ms x 1e9
+    assert cuda.log == ["calls", "wait", ("spin", 2_001_000), "event", "calls", "event"]
     assert clock() == pytest.approx(2e-3)
     cuda.log.clear()
     clock.launch(batch)
-    assert cuda.log == [("spin", 2_000_001_000), "event", "calls", "event"]  # no untimed batch again
+    assert cuda.log == [("spin", 2_001_000), "event", "calls", "event"]  # no untimed batch again
     assert clock() == pytest.approx(4e-3)  # a running total of the windows
+
+
+def test_a_host_queueing_for_seconds_is_not_hidden_behind_an_endless_spin(cuda, monkeypatch):
+    clock = frameworks.CudaEventClock()
+    now = iter(range(0, 10_000, 1))  # every reading 1 s after the last
+    monkeypatch.setattr(frameworks.time, "perf_counter", lambda: float(next(now)))
+    clock.launch(lambda: cuda.log.append("calls") or ["out"])
+    assert ("spin", int(frameworks.SpunGpuClock.MAX_SPIN_SECONDS * 1e9) + 1000) in cuda.log
 
 
 @pytest.mark.skipif(BACKENDS[MLX_CPU].unavailable_reason() is not None, reason=f"{MLX_CPU} unavailable")
@@ -108,3 +118,49 @@ def test_a_batch_is_built_once_per_launch_not_once_per_latency_sample(monkeypatc
         assert len(built) == 3
     finally:
         measurement.release()
+
+
+def mlx_cuda_reason():
+    reason = BACKENDS["mlx_gpu"].unavailable_reason()
+    if reason is None and not frameworks.mx.cuda.is_available():
+        reason = "MLX's GPU here is Metal, which keeps the host's clock"
+    return reason
+
+
+needs_mlx_cuda = pytest.mark.skipif(mlx_cuda_reason() is not None, reason=f"mlx_gpu on CUDA: {mlx_cuda_reason()}")
+
+
+@needs_mlx_cuda
+def test_mlx_gpu_timer_reads_the_gpu_work_between_its_marks():
+    import mlx.core as mx
+
+    clock = BACKENDS["mlx_gpu"].clock()
+    assert isinstance(clock, frameworks.MlxGpuTimerClock)
+    one_ms = mx.array([1_000_000], dtype=mx.int64)
+    spins = lambda: [clock._stamp(one_ms, True) for _ in range(5)]  # 5 ms of GPU work
+    for _ in range(3):
+        before = clock()
+        clock.launch(spins)
+        assert 5e-3 <= clock() - before <= 5.2e-3
+
+
+@needs_mlx_cuda
+def test_mlx_gpu_timer_leaves_out_a_host_slower_than_the_gpu():
+    import mlx.core as mx
+
+    backend = BACKENDS["mlx_gpu"]
+    clock = backend.clock()
+    x = backend.place(np.ones(1024, "float32"))
+    mx.eval(x)
+
+    def slow_host_batch():  # 10 tiny calls, the host 2 ms late for each
+        outs = []
+        for _ in range(10):
+            time.sleep(2e-3)
+            outs.append(backend.launch(lambda a: a + 1, [x]))
+        return outs
+
+    for _ in range(3):
+        before = clock()
+        clock.launch(slow_host_batch)
+        assert clock() - before < 2e-3  # the GPU's few microseconds a call, not the host's 20 ms

@@ -315,6 +315,12 @@ class MLXBackend(Backend):
     def wait(self):
         mx.synchronize(self._stream())
 
+    def clock(self):
+        # Metal has no timer a kernel can read: MLX on Apple GPUs keeps the host's clock.
+        if self.device == "gpu" and mx.cuda.is_available():
+            return MlxGpuTimerClock()
+        return super().clock()
+
     def to_numpy(self, out):
         if out.dtype in (mx.bfloat16, mx.float16):  # NumPy has no bfloat16
             out = out.astype(mx.float32)
@@ -364,25 +370,68 @@ class HostClock:
         return time.perf_counter()
 
 
-class CudaEventClock:
-    """Device time from CUDA events on torch's current stream.
+class SpunGpuClock:
+    """Device time of batches queued behind a spin of the GPU, read on the GPU's own clock.
 
-    A batch is a spin of the GPU (`torch.cuda._sleep`), a start event, the timed calls and
-    an end event. The spin outlasts the host's queueing of the calls (twice the longest of
-    the last few batches'), so the window holds the GPU's work on calls queued back to back,
-    never a GPU waiting for the host: for a 5 us kernel behind 13 us of torch's launch work
-    the window used to measure the launch rate, which moved 50 % between processes (ReLU
-    128x16x1024 on the H100: 13.2 us, cv 3-12 %, against 5.1 us, cv 1.6 %, spun). A reading
-    waits for the last window and adds its length to a running total.
+    A batch is a spin, a start mark, the timed calls and an end mark, all on one stream. The
+    spin outlasts the host's queueing of the calls (twice the longest of the last few
+    batches'), so the window between the marks holds the GPU's work on calls queued back to
+    back, never a GPU waiting for the host: for a 5 us kernel behind 13 us of torch's launch
+    work the window used to measure the launch rate, which moved 50 % between processes
+    (ReLU 128x16x1024 on the H100: 13.2 us, cv 3-12 %, against 5.1 us, cv 1.6 %, spun). A
+    reading waits for the last window and adds its length to a running total. Subclasses
+    say how the framework spins, marks and reads the marks.
     """
 
     SPIN_MARGIN = 2.0
-    _cycles_per_second = None  # the GPU's, once per process
+    MAX_SPIN_SECONDS = 0.5  # a host that queues slower than this is measured, not hidden
 
     def __init__(self):
         self.seconds = 0.0
         self.window = None
         self.queued = []  # host seconds the last batches took to queue
+
+    def _spin_then_mark(self, seconds):
+        raise NotImplementedError
+
+    def _mark(self):
+        raise NotImplementedError
+
+    def _elapsed(self, start, end):
+        """Seconds between two marks, once the end one is reached."""
+        raise NotImplementedError
+
+    def _synchronize(self):
+        raise NotImplementedError
+
+    def _queue(self, batch):
+        began = time.perf_counter()
+        outs = batch()
+        self.queued = (self.queued + [time.perf_counter() - began])[-3:]
+        return outs
+
+    def launch(self, batch):
+        if not self.queued:  # a process's first batch runs once untimed: its queueing sizes the spin
+            self._queue(batch)
+            self._synchronize()
+        start = self._spin_then_mark(min(self.MAX_SPIN_SECONDS, self.SPIN_MARGIN * max(self.queued)))
+        outs = self._queue(batch)
+        self.window = (start, self._mark())
+        return outs
+
+    def __call__(self):
+        if self.window is None:
+            self._synchronize()
+        else:
+            self.seconds += self._elapsed(*self.window)
+            self.window = None
+        return self.seconds
+
+
+class CudaEventClock(SpunGpuClock):
+    """SpunGpuClock on torch's current stream: `torch.cuda._sleep` spins, CUDA events mark."""
+
+    _cycles_per_second = None  # the GPU's, once per process
 
     @classmethod
     def cycles_per_second(cls):
@@ -398,33 +447,86 @@ class CudaEventClock:
             cls._cycles_per_second = cycles / min(spans)
         return cls._cycles_per_second
 
-    def _queue(self, batch):
-        began = time.perf_counter()
-        outs = batch()
-        self.queued = (self.queued + [time.perf_counter() - began])[-3:]
-        return outs
+    def _spin_then_mark(self, seconds):
+        torch.cuda._sleep(int(seconds * self.cycles_per_second()) + 1000)
+        return self._mark()
 
-    def launch(self, batch):
-        if not self.queued:  # a process's first batch runs once untimed: its queueing sizes the spin
-            self._queue(batch)
-            torch.cuda.synchronize()
-        torch.cuda._sleep(int(self.SPIN_MARGIN * max(self.queued) * self.cycles_per_second()) + 1000)
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        outs = self._queue(batch)
-        end.record()
-        self.window = (start, end)
-        return outs
+    def _mark(self):
+        event = torch.cuda.Event(enable_timing=True)
+        event.record()
+        return event
 
-    def __call__(self):
-        if self.window is None:
-            torch.cuda.synchronize()
-        else:
-            start, end = self.window
-            end.synchronize()
-            self.seconds += start.elapsed_time(end) / 1e3
-            self.window = None
-        return self.seconds
+    def _elapsed(self, start, end):
+        end.synchronize()
+        return start.elapsed_time(end) / 1e3
+
+    def _synchronize(self):
+        torch.cuda.synchronize()
+
+
+# One thread reads the GPU's nanosecond timer, after spinning on it for spin_ns[0] where
+# SPIN is set (the spin's own read of its input then falls before the mark, not in the window).
+GPU_TIMER_KERNEL = """
+    unsigned long long now;
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(now));
+    if (SPIN) {
+        const unsigned long long until = now + (unsigned long long)spin_ns[0];
+        while (now < until) {
+            asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(now));
+        }
+    }
+    stamp[0] = now;
+"""
+
+
+class MlxGpuTimerClock(SpunGpuClock):
+    """SpunGpuClock on MLX's GPU stream, for MLX's CUDA backend. MLX has no events, so a
+    one-thread kernel of our own (`mx.fast.cuda_kernel`) spins and stamps the GPU's
+    nanosecond timer (%globaltimer). Every call of the batch keeps its own async_eval (see
+    MLXBackend.prepare_batch), and MLX launches each evaluation on its one CUDA stream in
+    order, so the marks, each evaluated on its own, bracket the calls. Without the spin the
+    window held MLX's host work per call wherever it outlasts the kernel (Conv1d
+    100x256x256 on the H100: 78 us a call against 21 us of kernels)."""
+
+    _kernel = None  # compiled once per process
+
+    @classmethod
+    def kernel(cls):
+        if cls._kernel is None:
+            cls._kernel = mx.fast.cuda_kernel(
+                name="bench_gpu_timer", input_names=["spin_ns"], output_names=["stamp"],
+                source=GPU_TIMER_KERNEL, ensure_row_contiguous=False)
+        return cls._kernel
+
+    def __init__(self):
+        super().__init__()
+        self.no_spin = mx.array([0], dtype=mx.int64)
+        mx.eval(self.no_spin)
+        # Both forms compiled now: a compile between the calls and the end mark would be timed.
+        self._elapsed(self._spin_then_mark(0.0), self._mark())
+
+    def _stamp(self, spin_ns, spin):
+        with mx.stream(mx.gpu):
+            (stamp,) = self.kernel()(
+                inputs=[spin_ns], template=[("SPIN", spin)], grid=(1, 1, 1), threadgroup=(1, 1, 1),
+                output_shapes=[(1,)], output_dtypes=[mx.uint64])
+        mx.async_eval(stamp)
+        return stamp
+
+    def _spin_then_mark(self, seconds):
+        spin_ns = mx.array([int(seconds * 1e9)], dtype=mx.int64)
+        mx.eval(spin_ns)  # on the device before the spin reads it
+        return self._stamp(spin_ns, True)
+
+    def _mark(self):
+        return self._stamp(self.no_spin, False)
+
+    def _elapsed(self, start, end):
+        mx.eval(end)
+        return (int(end.item()) - int(start.item())) / 1e9
+
+    def _synchronize(self):
+        mx.synchronize(mx.gpu)
 
 
 class TorchBackend(Backend):
