@@ -74,6 +74,17 @@ def test_a_host_queueing_for_seconds_is_not_hidden_behind_an_endless_spin(cuda, 
     assert ("spin", int(frameworks.SpunGpuClock.MAX_SPIN_SECONDS * 1e9) + 1000) in cuda.log
 
 
+def test_queueing_that_waited_for_the_gpu_does_not_lengthen_the_next_spin(cuda, monkeypatch):
+    clock = frameworks.CudaEventClock()
+    readings = iter([0.0, 1e-3] + [0.0, 9e-3] * 5)  # the untimed batch queues in 1 ms, then every one in 9
+    monkeypatch.setattr(frameworks.time, "perf_counter", lambda: next(readings))
+    for _ in range(5):
+        clock.launch(lambda: ["out"])
+        clock()
+    spins = [entry for entry in cuda.log if isinstance(entry, tuple)]
+    assert spins == [("spin", 2_001_000)] * 5  # 9 ms outlasts the 2 ms spin: never fed back
+
+
 @pytest.mark.skipif(BACKENDS[MLX_CPU].unavailable_reason() is not None, reason=f"{MLX_CPU} unavailable")
 def test_an_mlx_batch_is_built_before_the_clock_and_evaluated_a_call_at_a_time(monkeypatch):
     import mlx.core as mx

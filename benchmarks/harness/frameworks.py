@@ -405,18 +405,28 @@ class SpunGpuClock:
         raise NotImplementedError
 
     def _queue(self, batch):
+        """The batch's results and the host seconds it took to queue them."""
         began = time.perf_counter()
         outs = batch()
-        self.queued = (self.queued + [time.perf_counter() - began])[-3:]
-        return outs
+        return outs, time.perf_counter() - began
+
+    def _remember(self, seconds):
+        self.queued = (self.queued + [seconds])[-3:]
 
     def launch(self, batch):
         if not self.queued:  # a process's first batch runs once untimed: its queueing sizes the spin
-            self._queue(batch)
+            _, seconds = self._queue(batch)
+            self._remember(seconds)
             self._synchronize()
-        start = self._spin_then_mark(min(self.MAX_SPIN_SECONDS, self.SPIN_MARGIN * max(self.queued)))
-        outs = self._queue(batch)
+        spin = min(self.MAX_SPIN_SECONDS, self.SPIN_MARGIN * max(self.queued))
+        start = self._spin_then_mark(spin)
+        outs, seconds = self._queue(batch)
         self.window = (start, self._mark())
+        # Queueing that outlasted the spin may have waited for the GPU (MLX's CUDA backend
+        # holds a call back until the previous launch of its graph is done), which a longer
+        # spin would only lengthen: only queueing the spin covered sizes the next one.
+        if seconds <= spin:
+            self._remember(seconds)
         return outs
 
     def __call__(self):
