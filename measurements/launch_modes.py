@@ -7,8 +7,9 @@ a benchmark process does and times device-time batches several ways, in turn, in
 process, so that a process's own state (host core, clocks, placements) touches every way
 alike:
 
-- `suite`: the suite's clock as it is (harness version 4: torch's spin, MLX's graphs built
-  before the clock and an `async_eval` per call; version 3: MLX's calls chained with
+- `suite`: the suite's clock as it is (harness version 5: a GPU spin before the batch and
+  the GPU's own clock, CUDA events for torch, a timer kernel's stamps for MLX; version 4:
+  MLX's graphs built before the clock, an `async_eval` per call, on the host's clock; version 3: MLX's calls chained with
   `mx.depends` in one evaluation; until version 2: torch's CUDA events after one lead call,
   MLX's graphs built on the clock);
 - `spin` (torch): the GPU first spins in `torch.cuda._sleep` long enough for the host to

@@ -6,7 +6,8 @@ Per case, in a fresh interpreter with MLX's CUDA graphs on (its default) and off
 (MLX_USE_CUDA_GRAPHS=0): the case placed as a benchmark process places it, 20 calls built
 as lazy graphs, then the host seconds their 20 `async_eval`s take (a) with the GPU idle and
 (b) while the GPU spins 50 ms (the device clock's own spin kernel). If (b) is about 50 ms
-more than (a), an `async_eval` waited for the GPU, and a spin cannot hide MLX's host work.
+more than (a), an `async_eval` waited for the GPU, and a spin cannot hide MLX's host work;
+the host ms of each of the first five `async_eval`s in (b) say which one waited.
 """
 import json
 import os
@@ -37,6 +38,17 @@ def one(op_name, label):
             figures[way] = round((time.perf_counter() - began) * 1e3, 3)
             mx.synchronize()
             del outs
+        one = placed._next()
+        lazy = [placed.backend.run(one.fn, one.inputs) for _ in range(CALLS)]
+        mx.synchronize()
+        clock._spin_then_mark(SPIN)
+        calls = []
+        for out in lazy:
+            began = time.perf_counter()
+            mx.async_eval(out)
+            calls.append(round((time.perf_counter() - began) * 1e3, 3))
+        figures["first five behind the spin"] = calls[:5]
+        mx.synchronize()
         return figures
 
 
