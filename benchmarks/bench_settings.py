@@ -1,4 +1,5 @@
-"""What each backend's float32 matmul really does, recorded with the timings.
+"""What each backend's float32 matmul really does, and how its CPU runs, recorded with the
+timings.
 
 torch on CUDA runs float32 matmuls in full FP32 by default, while MLX allows TF32 where the
 GPU has it (MLX_ENABLE_TF32, default 1). The tables say which precision they compare: these
@@ -43,3 +44,10 @@ class Float32Matmul:
         self.backend.apply_settings()
         threads = self.backend.settings().get("threads") if not self.backend.on_gpu else None
         return float("nan") if threads is None else float(threads)
+
+    def track_cpu_heap_kept(self, backend):
+        """1 when a CPU backend's process keeps freed memory in its heap (frameworks.
+        keep_freed_heap), 0 where it cannot (not glibc); NaN on GPU backends."""
+        self.backend.apply_settings()
+        kept = self.backend.settings().get("heap_kept") if not self.backend.on_gpu else None
+        return float("nan") if kept is None else float(kept)

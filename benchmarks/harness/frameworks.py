@@ -14,10 +14,12 @@ and a process forked after that can use neither MLX nor torch on the GPU, so ``m
 is imported lazily, on first use, inside the benchmark process.
 """
 
+import ctypes
 import glob
 import importlib
 import importlib.util
 import os
+import platform
 import time
 
 import sys
@@ -61,6 +63,30 @@ def cpu_threads():
         return len(os.sched_getaffinity(0))
     except AttributeError:  # macOS
         return os.cpu_count() or 1
+
+
+# glibc's mallopt parameters, and the largest mmap threshold it accepts on 64-bit Linux.
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+HEAP_BLOCK_LIMIT = 32 * 2**20
+_heap_kept = None
+
+
+def keep_freed_heap():
+    """Keep this process's freed memory in its heap (glibc): the heap's top is never handed
+    back to the OS, and blocks up to HEAP_BLOCK_LIMIT come from the heap, not from fresh
+    mmaps. By default glibc returns a batch's freed outputs to the OS or not depending on
+    where they landed, and a process that does faults their pages in again on every batch:
+    torch's ReLU 27x16x48 on the 2-core VM took 3.5-5.5 us in some fresh processes and
+    31-53 us in others, 3.6-4.9 us in all with the heap kept (measurements/host_noise.py).
+    Once per process; False where the C library is not glibc."""
+    global _heap_kept
+    if _heap_kept is None:
+        _heap_kept = False
+        if platform.libc_ver()[0] == "glibc":
+            libc = ctypes.CDLL(None)
+            _heap_kept = bool(libc.mallopt(M_MMAP_THRESHOLD, HEAP_BLOCK_LIMIT)
+                              and libc.mallopt(M_TRIM_THRESHOLD, 2**31 - 1))
+    return _heap_kept
 
 
 NVIDIA = "0x10de"
@@ -187,7 +213,8 @@ class Backend:
         return host_available_memory()
 
     def apply_settings(self):
-        """Apply BENCH_FP32_MATMUL and the CPU thread count before the first call."""
+        """Apply BENCH_FP32_MATMUL, and on a CPU the thread count and keep_freed_heap,
+        before the first call."""
 
     def reset_peak_memory(self):
         """Start counting the peak of device memory from now."""
@@ -259,6 +286,8 @@ class MLXBackend(Backend):
         return mx.gpu if self.device == "gpu" else mx.cpu
 
     def apply_settings(self):
+        if self.device == "cpu":
+            keep_freed_heap()
         choice = setting("BENCH_FP32_MATMUL")
         # MLX reads MLX_ENABLE_TF32 when it first runs a float32 GEMM; this runs before any.
         if choice != "default":
@@ -347,6 +376,7 @@ class MLXBackend(Backend):
             # MLX's CPU ops run on its own scheduler thread; its Linux wheel's BLAS is
             # reference (Netlib) BLAS, single-threaded.
             "threads": 1 if self.device == "cpu" else None,
+            "heap_kept": _heap_kept if self.device == "cpu" else None,
             # MLX only uses TF32 on GPUs that have it (CUDA tensor cores, M5-class Metal).
             "fp32_matmul": "tf32 allowed" if (tf32 and self.device == "gpu") else "fp32",
             "fp32_conv": "tf32 allowed" if (tf32 and self.device == "gpu") else "fp32",
@@ -574,6 +604,7 @@ class TorchBackend(Backend):
             # Explicit, and recorded: more threads than free cores turn a figure into a
             # scheduling artifact (OpenMP threads wait at a barrier for a descheduled one).
             torch.set_num_threads(cpu_threads())
+            keep_freed_heap()
         choice = setting("BENCH_FP32_MATMUL")
         if choice != "default":
             torch.backends.cuda.matmul.allow_tf32 = choice == "tf32"
@@ -648,7 +679,8 @@ class TorchBackend(Backend):
         return host_available_memory()
 
     def settings(self):
-        info = {"torch": torch.__version__, "threads": torch.get_num_threads()}
+        info = {"torch": torch.__version__, "threads": torch.get_num_threads(),
+                "heap_kept": _heap_kept if self.device == "cpu" else None}
         if self.device == "cuda":
             tf32 = torch.backends.cuda.matmul.allow_tf32
             info["fp32_matmul"] = "tf32 allowed" if tf32 else "fp32"

@@ -82,6 +82,8 @@ FACTS = (
          "max relative error of a float32 matmul against float64"),
     Fact(SETTINGS_CLASS, "track_tf32_allowed", "flag", 1.0, "1 where float32 matmuls may use TF32"),
     Fact(SETTINGS_CLASS, "track_cpu_threads", "threads", 1.0, "threads of the CPU backends"),
+    Fact(SETTINGS_CLASS, "track_cpu_heap_kept", "flag", 1.0,
+         "1 where a CPU backend's process keeps freed memory in its heap"),
 )
 FACT = {(f.cls, f.method): f for f in FACTS}
 
