@@ -125,3 +125,35 @@ def test_confirm_across_environments_needs_their_interpreters(tmp_path):
     results(tmp_path, BASE, [3e-4, 2e-4], env="env-b")
     proc = gate(tmp_path, "aaaaaaaa", "aaaaaaaa", "--base-env", "env-a", "--head-env", "env-b", "--confirm", "7")
     assert_one_line_error(proc, "different environments", "--base-python")
+
+
+def test_a_suspect_that_read_faster_is_measured_again_and_caught_when_slower(monkeypatch):
+    import itertools
+    import math
+    import types
+
+    import numpy as np
+
+    from tools import compare, remeasure
+    from tools.gate import Decision
+
+    masked, faster, unsure = (("ReLU", f"dim={n}", "cpu", "float32") for n in (1, 2, 3))
+    # head / base per round; every one read 0.8 at the screen
+    truth = {masked: itertools.repeat(1.25), faster: itertools.repeat(0.8), unsure: itertools.cycle([1.05, 0.97])}
+    rows = [{"key": k, "decision": Decision("suspect", 0.8, math.nan, math.nan, math.nan, 1)} for k in truth]
+    jitter = np.random.default_rng(0)
+    rounds = []
+
+    def measure(keys, method, settings=None, python=None):
+        rounds.append((settings["SIDE"], sorted(keys)))
+        scale = (lambda k: next(truth[k])) if settings["SIDE"] == "head" else (lambda k: 1.0)
+        return {k: 1e-4 * scale(k) * (1 + 0.005 * jitter.standard_normal()) for k in keys}
+
+    monkeypatch.setattr(remeasure, "measure", measure)
+    args = types.SimpleNamespace(confirm=7, threshold=1.02, alpha=0.0005, base_var=[("SIDE", "base")],
+                                 head_var=[("SIDE", "head")], base_python=None, head_python=None)
+    compare.confirm(rows, args)
+    verdicts = {r["key"]: r["decision"].verdict for r in rows}
+    assert verdicts[masked] == "slower" and verdicts[faster] == "faster, unconfirmed"
+    assert verdicts[unsure] in ("same", "unsure") and rows[2]["decision"].ratio > 0.9  # the confirm's, not the screen's
+    assert sum(faster in keys for side, keys in rounds) == 2  # one round: its head read faster again
