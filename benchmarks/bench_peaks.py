@@ -30,6 +30,8 @@ def best_seconds(backend, fn, arrays, dtype="float32"):
     calls = batch_size(timed_call(placed), backend.nbytes(out), available_memory(backend),
                        step=1, seconds=PEAK_BATCH_SECONDS)
     clock = backend.clock()
+    if not clock.sized:
+        clock.size(backend.prepare_batch(placed, calls))
     del out
     best = math.inf
     for _ in range(SAMPLES):

@@ -39,15 +39,16 @@ class Float32Matmul:
         self.backend.place_op(self.backend.matmul_fn(), [self.a[:1, :1], self.b[:1, :1]])
         return float(self.backend.settings().get("fp32_matmul") == "tf32 allowed")
 
+    def _cpu_setting(self, key):
+        self.backend.apply_settings()
+        value = self.backend.settings().get(key) if not self.backend.on_gpu else None
+        return float("nan") if value is None else float(value)
+
     def track_cpu_threads(self, backend):
         """Threads a CPU backend computes with (BENCH_THREADS; NaN on GPU backends)."""
-        self.backend.apply_settings()
-        threads = self.backend.settings().get("threads") if not self.backend.on_gpu else None
-        return float("nan") if threads is None else float(threads)
+        return self._cpu_setting("threads")
 
     def track_cpu_heap_kept(self, backend):
         """1 when a CPU backend's process keeps freed memory in its heap (frameworks.
         keep_freed_heap), 0 where it cannot (not glibc); NaN on GPU backends."""
-        self.backend.apply_settings()
-        kept = self.backend.settings().get("heap_kept") if not self.backend.on_gpu else None
-        return float("nan") if kept is None else float(kept)
+        return self._cpu_setting("heap_kept")

@@ -56,13 +56,16 @@ def test_the_gpu_spins_longer_than_the_host_queues_the_batch_before_the_window_o
     now = iter(range(0, 10_000, 1))  # perf_counter: every reading 1 ms after the last
     monkeypatch.setattr(frameworks.time, "perf_counter", lambda: next(now) / 1e3)
     batch = lambda: cuda.log.append("calls") or ["out"]
+    with pytest.raises(RuntimeError, match="sized"):
+        clock.launch(batch)  # a timed batch never doubles as the sizing one
+    clock.size(batch)
     assert clock.launch(batch) == ["out"]
-    # the first batch runs once untimed, its queueing (1 ms) sizes the spin: 2 x 1 ms x 1e9
+    # the untimed batch's queueing (1 ms) sizes the spin: 2 x 1 ms x 1e9 cycles a second
     assert cuda.log == ["calls", "wait", ("spin", 2_001_000), "event", "calls", "event"]
     assert clock() == pytest.approx(2e-3)
     cuda.log.clear()
     clock.launch(batch)
-    assert cuda.log == [("spin", 2_001_000), "event", "calls", "event"]  # no untimed batch again
+    assert cuda.log == [("spin", 2_001_000), "event", "calls", "event"]
     assert clock() == pytest.approx(4e-3)  # a running total of the windows
 
 
@@ -70,7 +73,9 @@ def test_a_host_queueing_for_seconds_is_not_hidden_behind_an_endless_spin(cuda, 
     clock = frameworks.CudaEventClock()
     now = iter(range(0, 10_000, 1))  # every reading 1 s after the last
     monkeypatch.setattr(frameworks.time, "perf_counter", lambda: float(next(now)))
-    clock.launch(lambda: cuda.log.append("calls") or ["out"])
+    batch = lambda: cuda.log.append("calls") or ["out"]
+    clock.size(batch)
+    clock.launch(batch)
     assert ("spin", int(frameworks.SpunGpuClock.MAX_SPIN_SECONDS * 1e9) + 1000) in cuda.log
 
 
@@ -78,11 +83,51 @@ def test_queueing_that_waited_for_the_gpu_does_not_lengthen_the_next_spin(cuda, 
     clock = frameworks.CudaEventClock()
     readings = iter([0.0, 1e-3] + [0.0, 9e-3] * 5)  # the untimed batch queues in 1 ms, then every one in 9
     monkeypatch.setattr(frameworks.time, "perf_counter", lambda: next(readings))
+    clock.size(lambda: ["out"])
     for _ in range(5):
         clock.launch(lambda: ["out"])
         clock()
     spins = [entry for entry in cuda.log if isinstance(entry, tuple)]
     assert spins == [("spin", 2_001_000)] * 5  # 9 ms outlasts the 2 ms spin: never fed back
+
+
+@pytest.mark.skipif(BACKENDS[MLX_CPU].unavailable_reason() is not None, reason=f"{MLX_CPU} unavailable")
+def test_a_spun_clock_is_sized_on_a_batch_of_its_own_not_on_the_one_it_times(monkeypatch):
+    from benchmarks.bench_activations import ReLU
+    from benchmarks.harness import measurement
+
+    class RecordingClock(frameworks.SpunGpuClock):  # a spun clock with no GPU: records its batches
+        def __init__(self):
+            super().__init__()
+            self.sized_on, self.timed = [], []
+
+        def size(self, batch):
+            self.sized_on.append(batch)
+            super().size(batch)
+
+        def launch(self, batch):
+            self.timed.append(batch)
+            return super().launch(batch)
+
+        _spin_then_mark = lambda self, seconds: 0.0
+        _mark = lambda self: 0.0
+        _elapsed = lambda self, start, end: 0.0
+        _synchronize = lambda self: None
+
+    monkeypatch.setattr(measurement, "wait_for_idle_cores", lambda backend_name: None)
+    monkeypatch.setattr(BACKENDS[MLX_CPU], "clock", RecordingClock)
+    monkeypatch.setenv("BENCH_PROFILE", "small")
+    label = ReLU.cases[0].label("small")
+    bench = ReLU()
+    try:
+        for _ in range(2):
+            bench.setup(label, MLX_CPU)
+            bench.time_device(label, MLX_CPU)
+        clock = measurement.current().clock
+        assert len(clock.sized_on) == 1 and len(clock.timed) == 2
+        assert all(batch is not clock.sized_on[0] for batch in clock.timed)
+    finally:
+        measurement.release()
 
 
 @pytest.mark.skipif(BACKENDS[MLX_CPU].unavailable_reason() is not None, reason=f"{MLX_CPU} unavailable")
@@ -146,6 +191,7 @@ def test_mlx_gpu_timer_reads_the_gpu_work_between_its_marks():
     clock = BACKENDS["mlx_gpu"].clock()
     assert isinstance(clock, frameworks.MlxGpuTimerClock)
     spins = lambda: [clock._stamp(1e-3) for _ in range(5)]  # 5 ms of GPU work
+    clock.size(spins)
     for _ in range(3):
         before = clock()
         clock.launch(spins)
@@ -168,6 +214,7 @@ def test_mlx_gpu_timer_leaves_out_a_host_slower_than_the_gpu():
             outs.append(backend.launch(lambda a: a + 1, [x]))
         return outs
 
+    clock.size(slow_host_batch)
     for _ in range(3):
         before = clock()
         clock.launch(slow_host_batch)

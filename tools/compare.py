@@ -145,10 +145,10 @@ def confirm(rows, args):
     """Re-measure the suspects in this checkout, base and head alternating, and put the
     confirm pass's verdict on them (tools/gate.py). Suspects that read faster are
     re-measured too, and keep "faster, unconfirmed" unless the confirm pass's processes
-    read them slower (then its verdict stands): where figures move between processes by more than the change, one process a
-    side can read a slowdown as a speedup (on the 2-core VM 11 of 35 planted 25 %
-    slowdowns read faster at the screen, 2026-11-27). A faster suspect whose head reads faster again
-    costs one round."""
+    read them slower (then its verdict stands): where figures move between processes by
+    more than the change, one process a side can read a slowdown as a speedup (on the
+    2-core VM 11 of 35 planted 25 % slowdowns read faster at the screen, 2026-11-27). A
+    faster suspect whose head reads faster again costs one round."""
     faster = {r["key"] for r in rows if r["decision"].verdict == "suspect" and r["decision"].ratio < 1}
     suspects = {r["key"]: r for r in rows if r["decision"].verdict == "suspect"}
     if not suspects:

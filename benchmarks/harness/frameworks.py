@@ -77,7 +77,8 @@ def keep_freed_heap():
     mmaps. By default glibc returns a batch's freed outputs to the OS or not depending on
     where they landed, and a process that does faults their pages in again on every batch:
     torch's ReLU 27x16x48 on the 2-core VM took 3.5-5.5 us in some fresh processes and
-    31-53 us in others, 3.6-4.9 us in all with the heap kept (measurements/host_noise.py).
+    30.6-42.0 us in others, 3.5-5.7 us in all six with the heap kept
+    (measurements/host_noise.py).
     Once per process; False where the C library is not glibc."""
     global _heap_kept
     if _heap_kept is None:
@@ -388,6 +389,8 @@ class HostClock:
     the difference of two readings is the time the device needed for what was launched
     between them (plus the launch of the first call, which nothing hides)."""
 
+    sized = True  # nothing to size (see SpunGpuClock.size)
+
     def __init__(self, backend):
         self.backend = backend
 
@@ -405,7 +408,7 @@ class SpunGpuClock:
 
     A batch is a spin, a start mark, the timed calls and an end mark, all on one stream. The
     spin outlasts the host's queueing of the calls (twice the longest of the last few
-    batches'), so the window between the marks holds the GPU's work on calls queued back to
+    batches', starting from an untimed batch: `size`), so the window between the marks holds the GPU's work on calls queued back to
     back, never a GPU waiting for the host: for a 5 us kernel behind 13 us of torch's launch
     work the window used to measure the launch rate, which moved 50 % between processes
     (ReLU 128x16x1024 on the H100: 13.2 us, cv 3-12 %, against 5.1 us, cv 1.6 %, spun). A
@@ -443,18 +446,28 @@ class SpunGpuClock:
     def _remember(self, seconds):
         self.queued = (self.queued + [seconds])[-3:]
 
+    @property
+    def sized(self):
+        return bool(self.queued)
+
+    def size(self, batch):
+        """Queue `batch` untimed and size the spin from its queueing. A batch of its own,
+        not the first timed one: a prepared MLX batch is evaluated once, and launched again
+        it would queue no work."""
+        _, seconds = self._queue(batch)
+        self._remember(seconds)
+        self._synchronize()
+
     def launch(self, batch):
-        if not self.queued:  # a process's first batch runs once untimed: its queueing sizes the spin
-            _, seconds = self._queue(batch)
-            self._remember(seconds)
-            self._synchronize()
+        if not self.sized:
+            raise RuntimeError("a spun GPU clock times batches only once sized (size) on a batch of its own")
         spin = min(self.MAX_SPIN_SECONDS, self.SPIN_MARGIN * max(self.queued))
         start = self._spin_then_mark(spin)
         outs, seconds = self._queue(batch)
         self.window = (start, self._mark())
-        # Queueing that outlasted the spin may have waited for the GPU (MLX's CUDA backend
-        # holds a call back until the previous launch of its graph is done), which a longer
-        # spin would only lengthen: only queueing the spin covered sizes the next one.
+        # Queueing that outlasted the spin may have waited for the GPU (MLX's async_eval
+        # can wait for a busy GPU: measurements/mlx_queueing.py), which a longer spin would
+        # only lengthen: only queueing the spin covered sizes the next one.
         if seconds <= spin:
             self._remember(seconds)
         return outs
@@ -508,7 +521,7 @@ class CudaEventClock(SpunGpuClock):
 # (none: the first reading) and stores the last reading. Hand-written PTX, loaded by the
 # driver in milliseconds. The same kernel from CUDA source (mx.fast.cuda_kernel) is compiled
 # by NVRTC in every process, as MLX keeps no disk cache for custom kernels: with it the
-# H100 ran 60 device-time cases in 197 s, against 0.6 s a case before. Checked with
+# H100 ran 60 device-time cases in 197 s, 3.3 s a case against 0.6 s before. Checked with
 # `ptxas -arch=sm_90` and `-arch=sm_75` (CUDA 12.9).
 GPU_TIMER_PTX = b"""
 .version 6.0

@@ -214,8 +214,11 @@ class PlacedCase:
         batch not launched yet is kept: setup cannot tell which measure runs, and a latency
         process would otherwise build (and drop) a batch of MLX graphs for every sample."""
         self.pending = []
+        calls = self.batch + self.extra_calls
+        if not self.clock.sized:
+            self.clock.size(self.backend.prepare_batch(self._next(), calls))
         if self.prepared is None:
-            self.prepared = self.backend.prepare_batch(self._next(), self.batch + self.extra_calls)
+            self.prepared = self.backend.prepare_batch(self._next(), calls)
 
     def launch_batch(self):
         """Launch the prepared batch without waiting; its results stay referenced until the
