@@ -106,9 +106,10 @@ def run(args, kind, both_measures=False):
           f"exit {done.returncode}, {seconds} s", flush=True)
 
 
-def gate(args, name, base, head, ops=None):
+def gate(args, name, base, head, ops=None, seconds=None):
     """tools.compare --confirm between runs number `base` and `head` (1-based), over `ops`
-    (comma-separated; default all: a large gate can be split to fit a host's time limit)."""
+    (comma-separated; default all), its confirm pass within `seconds` if given: a gate
+    killed by a host's time limit reports nothing."""
     state = load_state(args.work)
     base_run, head_run = state["runs"][base - 1], state["runs"][head - 1]
     report = os.path.join(args.work, f"gate-{name}.json")
@@ -116,13 +117,15 @@ def gate(args, name, base, head, ops=None):
                state["machine"], "--confirm", str(state["confirm"]), "--json", report, "--force", "--all"]
     if ops:
         command += ["--ops", ops]
+    if seconds:
+        command += ["--confirm-seconds", str(seconds)]
     for side, run_ in (("base", base_run), ("head", head_run)):
         if run_["kind"] == "planted":
             command += [f"--{side}-var", f"BENCH_PLANT={state['plant']}"]
     started = time.perf_counter()
     done = sh(*command, cwd=args.work, log=os.path.join(args.work, "log.txt"))
     write_atomically(os.path.join(args.work, f"gate-{name}.txt"), done.stdout + done.stderr, force=True)
-    seconds = round(time.perf_counter() - started, 1)
+    elapsed = round(time.perf_counter() - started, 1)
     with open(report) as f:
         result = json.load(f)
     plant = {"BENCH_PLANT": state["plant"]} if "planted" in (base_run["kind"], head_run["kind"]) else {}
@@ -135,16 +138,19 @@ def gate(args, name, base, head, ops=None):
                                        {"planted": 0, "caught": 0})
         entry["planted"] += 1
         entry["caught"] += k in flagged
-    state["gates"][name] = {"base": base, "head": head, "ops": ops or "all", "exit": done.returncode, "seconds": seconds,
+    state["gates"][name] = {"base": base, "head": head, "ops": ops or "all", "exit": done.returncode, "seconds": elapsed,
+                            "undecided": sorted(key(c) for c in result["cases"] if c["verdict"] == "undecided"),
                             "compared": len(result["cases"]), "false_alarms": sorted(flagged - planted),
                             "missed": sorted(planted - flagged), "by_fraction": by_fraction,
                             "suspects": sum(c["verdict"] != "same" or c["confirm_head_seconds"] != []
                                             for c in result["cases"])}
     save_state(args.work, state)
-    print(f"gate {name} (run {base} vs run {head}): exit {done.returncode}, {seconds} s, "
+    print(f"gate {name} (run {base} vs run {head}): exit {done.returncode}, {elapsed} s, "
           f"{len(flagged - planted)} false alarm(s) of {len(result['cases']) - len(planted)} unplanted cases"
           + "".join(f"; planted {float(f):.0%}: {e['caught']} of {e['planted']} caught"
-                    for f, e in sorted(by_fraction.items())), flush=True)
+                    for f, e in sorted(by_fraction.items()))
+          + (f"; {len(state['gates'][name]['undecided'])} undecided (budget spent)"
+             if state["gates"][name]["undecided"] else ""), flush=True)
 
 
 def key(case):
@@ -163,13 +169,13 @@ def summary(args):
              "| run | kind | commit | seconds | exit |", "|---|---|---|---|---|"]
     lines += [f"| {i} | {r['kind']}{' (both measures)' if r['both_measures'] else ''} | {r['commit'][:8]} | "
               f"{r['seconds']} | {r['exit']} |" for i, r in enumerate(state["runs"], 1)]
-    lines += ["", "| gate | runs | ops | compared | false alarms | planted caught | gate seconds |",
-              "|---|---|---|---|---|---|---|"]
+    lines += ["", "| gate | runs | ops | compared | false alarms | planted caught | undecided | gate seconds |",
+              "|---|---|---|---|---|---|---|---|"]
     for name, g in state["gates"].items():
         caught = ", ".join(f"{float(f):.0%}: {e['caught']}/{e['planted']}" for f, e in sorted(g["by_fraction"].items()))
         lines.append(f"| {name} | {g['base']} vs {g['head']} | {g.get('ops', 'all')} | {g['compared']} | "
                      f"{len(g['false_alarms'])} | "
-                     f"{caught or '-'} | {g['seconds']} |")
+                     f"{caught or '-'} | {len(g.get('undecided', []))} | {g['seconds']} |")
     write_atomically(os.path.join(out, "summary.md"), "\n".join(lines) + "\n", force=True)
     shutil.copy2(os.path.join(args.work, "gate-check.json"), os.path.join(out, "summary.json"))
     print("\n".join(lines))
@@ -195,6 +201,7 @@ def main():
     gates.add_argument("base", type=int)
     gates.add_argument("head", type=int)
     gates.add_argument("--ops", help="comma-separated ops (default: all)")
+    gates.add_argument("--confirm-seconds", type=float, help="tools.compare --confirm-seconds")
     last = sub.add_parser("summary", help="summary.md / summary.json and the gate reports into OUT")
     last.add_argument("--out", required=True)
     args = p.parse_args()
@@ -206,7 +213,7 @@ def main():
     elif args.step == "run":
         run(args, args.kind, args.both_measures)
     elif args.step == "gate":
-        gate(args, args.name, args.base, args.head, args.ops)
+        gate(args, args.name, args.base, args.head, args.ops, args.confirm_seconds)
     else:
         summary(args)
 

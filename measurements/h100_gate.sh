@@ -8,7 +8,7 @@
 #   bash measurements/h100_gate.sh OUT prepare          # the scratch copy and the settings
 #   bash measurements/h100_gate.sh OUT run aa [--both-measures]   # one more run (unchanged)
 #   bash measurements/h100_gate.sh OUT run planted      # one more run with BENCH_PLANT
-#   bash measurements/h100_gate.sh OUT gate NAME BASE HEAD [--ops A,B]   # tools.compare --confirm
+#   bash measurements/h100_gate.sh OUT gate NAME BASE HEAD [--ops A,B] [--confirm-seconds S]   # tools.compare --confirm
 #   bash measurements/h100_gate.sh OUT fidelity         # MLX device time vs an independent timer
 #   bash measurements/h100_gate.sh OUT report           # summary.md and the reports into OUT
 #

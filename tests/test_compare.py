@@ -110,6 +110,9 @@ def test_json_report_for_ci_bots(tmp_path):
     (["aaaaaaaa", "bbbbbbbb", "--threshold", "inf"], "--threshold"),
     (["aaaaaaaa", "bbbbbbbb", "--alpha", "1.5"], "--alpha"),
     (["aaaaaaaa", "bbbbbbbb", "--confirm", "2"], "--confirm"),
+    (["aaaaaaaa", "bbbbbbbb", "--confirm-seconds", "60"], "give --confirm ROUNDS too"),
+    (["aaaaaaaa", "bbbbbbbb", "--confirm", "7", "--confirm-seconds", "0"], "--confirm-seconds"),
+    (["aaaaaaaa", "bbbbbbbb", "--confirm", "7", "--confirm-seconds", "nan"], "--confirm-seconds"),
     (["aaaaaaaa", "bbbbbbbb", "--head-var", "PLANT=1"], "BENCH_NAME=VALUE"),
     (["aaaaaaaa", "bbbbbbbb", "--head-var", "BENCH_PLANT=2:"], "BENCH_PLANT"),
     (["aaaaaaaa", "aaaaaaaa"], "same results file"),
@@ -157,3 +160,33 @@ def test_a_suspect_that_read_faster_is_measured_again_and_caught_when_slower(mon
     assert verdicts[masked] == "slower" and verdicts[faster] == "faster, unconfirmed"
     assert verdicts[unsure] in ("same", "unsure") and rows[2]["decision"].ratio > 0.9  # the confirm's, not the screen's
     assert sum(faster in keys for side, keys in rounds) == 2  # one round: its head read faster again
+
+
+def test_a_spent_confirm_budget_leaves_the_suspect_undecided_and_says_so(tmp_path, monkeypatch, capsys):
+    """Each confirm process costs 10 s on a fake clock: after round 1 (20 s) a second round
+    would end past 25 s, so the 3x suspect is neither passed nor failed, in words and JSON."""
+    import types
+
+    from tools import compare, gate as gate_module, remeasure
+
+    results(tmp_path, BASE, [1e-4, 2e-4])
+    results(tmp_path, HEAD, [3e-4, 2e-4])
+    now, sides = [0.0], []
+    monkeypatch.setattr(gate_module, "time", types.SimpleNamespace(monotonic=lambda: now[0]))
+
+    def measure(keys, method, settings=None, python=None):
+        now[0] += 10 * len(keys)
+        sides.append("head" if len(sides) % 2 else "base")
+        return {k: 3e-4 if sides[-1] == "head" else 1e-4 for k in keys}
+
+    monkeypatch.setattr(remeasure, "measure", measure)
+    report = tmp_path / "gate.json"
+    code = compare.main(["aaaaaaaa", "bbbbbbbb", "--results", str(tmp_path), "--machine", "box", "--confirm", "7",
+                         "--confirm-seconds", "25", "--json", str(report)])
+    out = capsys.readouterr().out
+    assert code == 0 and sides == ["base", "head"]
+    assert out.startswith("undecided: 0 case(s) slower")
+    assert "stopped by --confirm-seconds 25: 1 suspect(s) undecided" in out
+    data = json.loads(report.read_text())
+    assert data["verdict"] == "undecided" and data["confirm_seconds"] == 25
+    assert [c["verdict"] for c in data["cases"] if c["case"] == "dim=128x16x1024"] == ["undecided"]

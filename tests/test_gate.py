@@ -68,6 +68,20 @@ def test_confirm_stops_early_for_suspects_that_do_not_hold():
     assert {decided[key][0].verdict for key in calls if key != "slower"} <= {"same", "unsure"}
 
 
+def replay(full):
+    """A confirm pass's `measure` that hands out figures made in advance ({key: {side:
+    [figure per round]}}), in order."""
+    taken = {key: {"base": 0, "head": 0} for key in full}
+
+    def measure(side, wanted):
+        got = {}
+        for key in wanted:
+            got[key] = full[key][side][taken[key][side]]
+            taken[key][side] += 1
+        return got
+    return measure
+
+
 @pytest.mark.parametrize("shift", [1.0, 1.03, 1.08])
 def test_stopping_early_changes_no_verdict(shift):
     """The stop rule drops only suspects the full pass could not call slower: the verdicts
@@ -76,16 +90,7 @@ def test_stopping_early_changes_no_verdict(shift):
     keys = [f"case{i}" for i in range(300)]
     full = {key: {side: process_figures(rng, gate.DEFAULT_ROUNDS, shift if side == "head" else 1.0, spread=0.02)
                   for side in ("base", "head")} for key in keys}
-    taken = {key: {"base": 0, "head": 0} for key in keys}
-
-    def measure(side, wanted):
-        got = {}
-        for key in wanted:
-            got[key] = full[key][side][taken[key][side]]
-            taken[key][side] += 1
-        return got
-
-    decided = gate.confirm(keys, measure)
+    decided = gate.confirm(keys, replay(full))
     for key in keys:
         everything = gate.decide(full[key]["base"], full[key]["head"])
         assert (decided[key][0].verdict == "slower") == (everything.verdict == "slower"), key
@@ -126,3 +131,37 @@ def test_rank_sum_distribution_matches_scipy(m, n):
         x, y = rng.random(m), rng.random(n)
         u = stats.mannwhitneyu(x, y, alternative="less", method="exact")
         assert cdf[int(u.statistic)] == pytest.approx(u.pvalue)
+
+
+def test_a_confirm_budget_starts_no_round_it_cannot_finish_and_leaves_open_suspects_undecided():
+    """Each process costs 1 s on a fake clock; with 40 s for two real slowdowns and ten
+    unchanged suspects, round 1 (24 processes) runs, then rounds that fit, and the two
+    slowdowns end undecided, never "same" or "slower" on processes they did not get."""
+    rng = np.random.default_rng(SEED)
+    now = [0.0]
+    keys = ["slower1", "slower2"] + [f"same{i}" for i in range(10)]
+
+    def measure(side, wanted):
+        now[0] += len(wanted)
+        return {key: process_figures(rng, 1, 1.2 if key.startswith("slower") and side == "head" else 1.0)[0]
+                for key in wanted}
+
+    decided = gate.confirm(keys, measure, seconds=40, clock=lambda: now[0])
+    assert now[0] <= 40
+    assert {decided[k][0].verdict for k in ("slower1", "slower2")} == {"undecided"}
+    assert len(decided["slower1"][1]) < gate.DEFAULT_ROUNDS
+    assert {decided[k][0].verdict for k in keys[2:]} <= {"same", "unsure", "undecided"}  # never slower
+    unlimited = gate.confirm(keys, measure, clock=lambda: now[0])
+    assert {unlimited[k][0].verdict for k in ("slower1", "slower2")} == {"slower"}
+
+
+def test_a_budget_that_was_never_reached_changes_nothing():
+    rng = np.random.default_rng(SEED)
+    full = {f"case{i}": {side: process_figures(rng, gate.DEFAULT_ROUNDS, 1.1 if side == "head" and i % 2 else 1.0)
+                         for side in ("base", "head")} for i in range(40)}
+
+    def verdicts(**budget):
+        return {key: d.verdict for key, (d, _, _) in gate.confirm(list(full), replay(full), **budget).items()}
+
+    assert verdicts(seconds=1e9) == verdicts()
+    assert "slower" in verdicts().values()

@@ -38,7 +38,7 @@ def checked(tmp_path_factory):
     for kind in ("aa", "aa", "planted"):
         step("run", kind)
     step("gate", "aa", "1", "2")
-    step("gate", "planted", "2", "3")
+    step("gate", "planted", "2", "3", "--confirm-seconds", "800")  # the budget's path; never reached here
     with open(work / "gate-check.json") as f:
         return json.load(f)
 
@@ -54,3 +54,4 @@ def test_a_planted_slowdown_is_caught_and_nothing_else(checked):
     assert caught["planted"] >= 6
     assert caught["caught"] == caught["planted"], gate["missed"]
     assert gate["false_alarms"] == [], gate["false_alarms"]
+    assert gate["undecided"] == []

@@ -3,6 +3,7 @@ measuring them again, and fail on confirmed slowdowns.
 
     python -m tools.compare BASE HEAD                       # commits: hashes, tags, HEAD~1, branches
     python -m tools.compare HEAD~1 HEAD --confirm 7         # re-measure suspects, base/head alternating
+    python -m tools.compare HEAD~1 HEAD --confirm 7 --confirm-seconds 300   # within a time budget
     python -m tools.compare v1 v2 --machine h100 --json gate.json
     python -m tools.compare v1 v2 --machine h100 --export gate.csv   # the cases listed, one long table
     python -m tools.compare C C --base-env E1 --head-env E2 --confirm 7 \
@@ -21,7 +22,9 @@ A case whose benchmark version differs between the two (its op's declaration or 
 harness's meaning of the measure changed) is "benchmark changed, not comparable", never a
 regression. A case that had a figure in base and failed in head is newly failing.
 
-Exit status: 0 no regression, 1 regression(s) or newly failing case(s), 2 bad input.
+Exit status: 0 no regression (or suspects left undecided by --confirm-seconds, said in the
+report's first line and in the JSON's "verdict"), 1 regression(s) or newly failing
+case(s), 2 bad input.
 """
 
 import dataclasses
@@ -87,6 +90,9 @@ def parse_args(argv):
     p.add_argument("--confirm", type=int, default=0, metavar="ROUNDS",
                    help=f"re-measure suspects in up to ROUNDS rounds of fresh processes, base and head alternating "
                         f"({gate.DEFAULT_ROUNDS} at the default --alpha; 0: screen only)")
+    p.add_argument("--confirm-seconds", type=finite(0.0), metavar="SECONDS",
+                   help="start no confirm round that would end past SECONDS (default: no limit); "
+                        "suspects left open are reported as undecided")
     p.add_argument("--base-var", action="append", default=[], type=assignment, metavar="BENCH_X=V",
                    help="a setting of the base's confirm processes (repeatable)")
     p.add_argument("--head-var", action="append", default=[], type=assignment, metavar="BENCH_X=V",
@@ -102,6 +108,8 @@ def parse_args(argv):
     args = p.parse_args(argv)
     if args.alpha >= 1:
         raise ToolError(f"--alpha {args.alpha}: must be between 0 and 1")
+    if args.confirm_seconds is not None and not args.confirm:
+        raise ToolError("--confirm-seconds bounds the confirm pass: give --confirm ROUNDS too")
     least = gate.least_rounds(args.alpha)
     if args.confirm and least > MOST_ROUNDS:
         raise ToolError(f"--alpha {args.alpha}: unreachable in {MOST_ROUNDS} rounds of the confirm pass")
@@ -164,7 +172,8 @@ def confirm(rows, args):
         except RuntimeError as exc:
             raise ToolError(f"confirm pass, {side}: {exc}") from None
 
-    decided = gate.confirm(list(suspects), measure, args.confirm, args.threshold, args.alpha)
+    decided = gate.confirm(list(suspects), measure, args.confirm, args.threshold, args.alpha,
+                           getattr(args, "confirm_seconds", None))
     for key, (decision, base, head) in decided.items():
         if key in faster and decision.verdict != "slower" and not decision.ratio > 1:
             decision = dataclasses.replace(suspects[key]["decision"], verdict="faster, unconfirmed")
@@ -192,7 +201,7 @@ def report(rows, changed, newly_failing, args, base, head, confirmed):
                          key=lambda r: -r["decision"].ratio)
     counts = pd.Series([r["decision"].verdict for r in rows]).value_counts().to_dict()
     failing = bool(regressions or newly_failing)
-    verdict = "REGRESSION" if failing else "no regression"
+    verdict = "REGRESSION" if failing else "undecided" if counts.get("undecided") else "no regression"
     lines = [f"{verdict}: {len(regressions)} case(s) slower, {len(newly_failing)} newly failing; "
              f"{len(rows)} compared on device time (" + ", ".join(f"{n} {v}" for v, n in sorted(counts.items()))
              + f"), {len(changed)} benchmark changed, not comparable",
@@ -200,7 +209,9 @@ def report(rows, changed, newly_failing, args, base, head, confirmed):
              "gate: " + (f"suspects beyond {args.threshold:.2f}x confirmed in {args.confirm} round(s) of fresh "
                          f"processes (Mann-Whitney over processes, alpha {args.alpha})" if confirmed else
                          f"screen only (one process a side): every case slower than {args.threshold:.2f}x fails")]
-
+    if counts.get("undecided"):
+        lines.append(f"confirm pass stopped by --confirm-seconds {args.confirm_seconds:g}: {counts['undecided']} "
+                     "suspect(s) undecided, neither passed nor failed")
     def table(selected, title):
         if not selected:
             return
@@ -229,7 +240,7 @@ def report(rows, changed, newly_failing, args, base, head, confirmed):
     if changed:
         lines.extend(["", f"Benchmark changed, not comparable ({len(changed)}): "
                       + ", ".join(sorted({k[0] for k in changed}))])
-    return "\n".join(lines), regressions, failing
+    return "\n".join(lines), regressions, failing, verdict
 
 
 def listed(rows, regressions, show_all):
@@ -252,7 +263,7 @@ def as_tidy(cases, head_df, base, head):
     return tidy.paired(head_df[head_df["method"] == GATED].merge(decided, on=KEYS), head, base)
 
 
-def as_json(rows, changed, newly_failing, regressions, failing, base, head, args):
+def as_json(rows, changed, newly_failing, regressions, verdict, base, head, args):
     def case(r):
         d = r["decision"]
         return {"op": r["key"][0], "case": r["key"][1], "backend": r["key"][2], "dtype": r["key"][3],
@@ -262,11 +273,11 @@ def as_json(rows, changed, newly_failing, regressions, failing, base, head, args
                 "interval": [d.low, d.high], "p": d.p, "verdict": d.verdict,
                 "latency_ratio": r["latency_ratio"]}
     return json.dumps({
-        "verdict": "regression" if failing else "no regression",
+        "verdict": verdict.lower(),
         "base": {"machine": base.machine, "commit": base.commit, "env": base.env},
         "head": {"machine": head.machine, "commit": head.commit, "env": head.env},
         "measure": vocabulary.GATED_MEASURE, "threshold": args.threshold, "alpha": args.alpha,
-        "confirm_rounds": args.confirm,
+        "confirm_rounds": args.confirm, "confirm_seconds": getattr(args, "confirm_seconds", None),
         "regressions": [case(r) for r in regressions],
         "cases": [case(r) for r in rows],
         "newly_failing": [dict(zip(KEYS, k)) for k in newly_failing],
@@ -310,11 +321,11 @@ def main(argv=None):
             raise ToolError(f"--confirm measures this checkout, whose benchmarks differ from head's for "
                             f"{', '.join(stale)}; check out the commit that made head's results")
         confirm(rows, args)
-    text, regressions, failing = report(rows, changed, newly_failing, args, base, head, bool(args.confirm))
+    text, regressions, failing, verdict = report(rows, changed, newly_failing, args, base, head, bool(args.confirm))
     if only_base or only_head:
         text += f"\n\n{only_base} case(s) only in base, {only_head} only in head"
     if args.json:
-        write_atomically(args.json, as_json(rows, changed, newly_failing, regressions, failing, base, head, args),
+        write_atomically(args.json, as_json(rows, changed, newly_failing, regressions, verdict, base, head, args),
                          force=args.force)
     if args.export:
         tidy.write(as_tidy(listed(rows, regressions, args.all), head_df, base, head), args.export, args.force)

@@ -25,6 +25,7 @@ side and alpha = 0.0005, every head process must be slower than every base proce
 
 import dataclasses
 import math
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,7 +41,7 @@ CONFIDENCE = 0.90
 
 @dataclass
 class Decision:
-    verdict: str  # "slower", "faster", "same", "suspect" (screen only), "unsure"
+    verdict: str  # "slower", "faster", "same", "suspect" (screen only), "unsure", "undecided" (budget spent)
     ratio: float  # median head / median base
     low: float  # CONFIDENCE interval of the ratio (nan with one process a side)
     high: float
@@ -120,21 +121,31 @@ def can_still_be_slower(base, head, rounds, alpha):
     return cdf[math.ceil(reversals(base, head))] < alpha
 
 
-def confirm(suspects, measure, rounds=DEFAULT_ROUNDS, threshold=DEFAULT_THRESHOLD, alpha=DEFAULT_ALPHA):
+def confirm(suspects, measure, rounds=DEFAULT_ROUNDS, threshold=DEFAULT_THRESHOLD, alpha=DEFAULT_ALPHA, seconds=None,
+            clock=None):
     """Measure `suspects` again and decide: {key: (Decision, base figures, head figures)}.
 
     `measure(side, keys)` runs one fresh process per key on `side` ("base" or "head") and
     returns {key: seconds} for those that produced a figure. A suspect stops once it can no
     longer be called slower (`can_still_be_slower`); that changes the cost, not the verdicts.
+    With `seconds`, no round starts that the rounds so far say would end past it (the
+    first always runs): a suspect still open then is "undecided", never a verdict its
+    missing processes might have changed.
     """
     figures = {key: {"base": [], "head": []} for key in suspects}
-    alive = list(suspects)
+    clock = clock or time.monotonic
+    alive, processes, started, stopped = list(suspects), 0, clock(), set()
     for _ in range(rounds):
+        spent = clock() - started
+        if seconds is not None and processes and spent + spent / processes * 2 * len(alive) > seconds:
+            stopped = set(alive)
+            break
         for side in ("base", "head"):
             got = measure(side, alive)
             for key in alive:
                 if key in got:
                     figures[key][side].append(got[key])
+        processes += 2 * len(alive)
         alive = [k for k in alive if can_still_be_slower(figures[k]["base"], figures[k]["head"], rounds, alpha)]
         if not alive:
             break
@@ -142,7 +153,9 @@ def confirm(suspects, measure, rounds=DEFAULT_ROUNDS, threshold=DEFAULT_THRESHOL
     for key, f in figures.items():
         if f["base"] and f["head"]:
             decision = decide(f["base"], f["head"], threshold, alpha)
-            if decision.verdict == "suspect":  # dropped after one round: its head process was not slower
+            if key in stopped and decision.verdict not in ("slower", "faster"):
+                decision = dataclasses.replace(decision, verdict="undecided")
+            elif decision.verdict == "suspect":  # dropped after one round: its head process was not slower
                 decision = dataclasses.replace(decision, verdict="unsure" if decision.ratio > threshold else "same")
             decisions[key] = (decision, f["base"], f["head"])
         else:  # every confirm process of a side failed
