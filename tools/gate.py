@@ -125,8 +125,9 @@ def confirm(suspects, measure, rounds=DEFAULT_ROUNDS, threshold=DEFAULT_THRESHOL
             clock=None):
     """Measure `suspects` again and decide: {key: (Decision, base figures, head figures)}.
 
-    `measure(side, keys)` runs one fresh process per key on `side` ("base" or "head") and
-    returns {key: seconds} for those that produced a figure. A suspect stops once it can no
+    `measure(side, keys)` measures every key in a fresh process on `side` ("base" or
+    "head"; a key's figures of different rounds never share a process) and returns {key:
+    seconds} for those that produced a figure. A suspect stops once it can no
     longer be called slower (`can_still_be_slower`); that changes the cost, not the verdicts.
     With `seconds`, no round starts that the rounds so far say would end past it (the
     first always runs): a suspect still open then is "undecided", never a verdict its
