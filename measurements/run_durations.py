@@ -4,12 +4,13 @@ of one measure, each case in a process of its own), summed per measure.
     python3 measurements/run_durations.py RESULTS.json[.gz] [...]
 """
 
+import os
 import sys
 
 import pandas as pd
 from tabulate import tabulate
 
-sys.path.insert(0, __file__.rsplit("/measurements/", 1)[0])  # the suite's own packages
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the suite's own packages
 
 from tools.results import frame, load_file  # noqa: E402
 

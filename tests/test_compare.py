@@ -153,7 +153,8 @@ def test_a_suspect_that_read_faster_is_measured_again_and_caught_when_slower(mon
         return {k: 1e-4 * scale(k) * (1 + 0.005 * jitter.standard_normal()) for k in keys}
 
     monkeypatch.setattr(remeasure, "measure", measure)
-    args = types.SimpleNamespace(confirm=7, threshold=1.02, alpha=0.0005, base_var=[("SIDE", "base")],
+    args = types.SimpleNamespace(confirm=7, confirm_seconds=None, threshold=1.02, alpha=0.0005,
+                                 base_var=[("SIDE", "base")],
                                  head_var=[("SIDE", "head")], base_python=None, head_python=None)
     compare.confirm(rows, args)
     verdicts = {r["key"]: r["decision"].verdict for r in rows}

@@ -172,8 +172,7 @@ def confirm(rows, args):
         except RuntimeError as exc:
             raise ToolError(f"confirm pass, {side}: {exc}") from None
 
-    decided = gate.confirm(list(suspects), measure, args.confirm, args.threshold, args.alpha,
-                           getattr(args, "confirm_seconds", None))
+    decided = gate.confirm(list(suspects), measure, args.confirm, args.threshold, args.alpha, args.confirm_seconds)
     for key, (decision, base, head) in decided.items():
         if key in faster and decision.verdict != "slower" and not decision.ratio > 1:
             decision = dataclasses.replace(suspects[key]["decision"], verdict="faster, unconfirmed")
@@ -212,6 +211,7 @@ def report(rows, changed, newly_failing, args, base, head, confirmed):
     if counts.get("undecided"):
         lines.append(f"confirm pass stopped by --confirm-seconds {args.confirm_seconds:g}: {counts['undecided']} "
                      "suspect(s) undecided, neither passed nor failed")
+
     def table(selected, title):
         if not selected:
             return
@@ -277,7 +277,7 @@ def as_json(rows, changed, newly_failing, regressions, verdict, base, head, args
         "base": {"machine": base.machine, "commit": base.commit, "env": base.env},
         "head": {"machine": head.machine, "commit": head.commit, "env": head.env},
         "measure": vocabulary.GATED_MEASURE, "threshold": args.threshold, "alpha": args.alpha,
-        "confirm_rounds": args.confirm, "confirm_seconds": getattr(args, "confirm_seconds", None),
+        "confirm_rounds": args.confirm, "confirm_seconds": args.confirm_seconds,
         "regressions": [case(r) for r in regressions],
         "cases": [case(r) for r in rows],
         "newly_failing": [dict(zip(KEYS, k)) for k in newly_failing],

@@ -135,10 +135,10 @@ def confirm(suspects, measure, rounds=DEFAULT_ROUNDS, threshold=DEFAULT_THRESHOL
     """
     figures = {key: {"base": [], "head": []} for key in suspects}
     clock = clock or time.monotonic
-    alive, processes, started, stopped = list(suspects), 0, clock(), set()
+    alive, measured, started, stopped = list(suspects), 0, clock(), set()
     for _ in range(rounds):
         spent = clock() - started
-        if seconds is not None and processes and spent + spent / processes * 2 * len(alive) > seconds:
+        if seconds is not None and measured and spent + spent / measured * 2 * len(alive) > seconds:
             stopped = set(alive)
             break
         for side in ("base", "head"):
@@ -146,7 +146,7 @@ def confirm(suspects, measure, rounds=DEFAULT_ROUNDS, threshold=DEFAULT_THRESHOL
             for key in alive:
                 if key in got:
                     figures[key][side].append(got[key])
-        processes += 2 * len(alive)
+        measured += 2 * len(alive)
         alive = [k for k in alive if can_still_be_slower(figures[k]["base"], figures[k]["head"], rounds, alpha)]
         if not alive:
             break

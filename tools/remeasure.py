@@ -77,10 +77,10 @@ def measure(keys, method, settings=None, python=None):
 
 def _forked(keys, method, settings, timeout=None):
     figures = {}
-    numbered = list(enumerate(keys))
+    numbers = {key: number for number, key in enumerate(keys)}
     with tempfile.TemporaryDirectory(prefix="remeasure-") as folder:
-        for group in groups(keys):
-            cases = [(number, key) for number, key in numbered if key in group]
+        for group in groups(numbers):
+            cases = [(numbers[key], key) for key in group]
             limit = timeout or sum(catalog.find_op(key[0]).timeout for key in group)
             pid = os.fork()
             if pid == 0:  # the child: never returns into the parent's code
@@ -96,8 +96,11 @@ def _forked(keys, method, settings, timeout=None):
                 result_file = os.path.join(folder, f"{number}.json")
                 if not os.path.exists(result_file):
                     continue
-                with open(result_file) as f:
-                    result = json.load(f)
+                try:
+                    with open(result_file) as f:
+                        result = json.load(f)
+                except ValueError:  # the child was stopped (its alarm) while asv_runner wrote it
+                    continue
                 samples = result.get("samples") if isinstance(result, dict) else None
                 if samples:
                     figures[key] = float(np.median(samples))

@@ -408,12 +408,13 @@ class SpunGpuClock:
 
     A batch is a spin, a start mark, the timed calls and an end mark, all on one stream. The
     spin outlasts the host's queueing of the calls (twice the longest of the last few
-    batches', starting from an untimed batch: `size`), so the window between the marks holds the GPU's work on calls queued back to
-    back, never a GPU waiting for the host: for a 5 us kernel behind 13 us of torch's launch
-    work the window used to measure the launch rate, which moved 50 % between processes
-    (ReLU 128x16x1024 on the H100: 13.2 us, cv 3-12 %, against 5.1 us, cv 1.6 %, spun). A
-    reading waits for the last window and adds its length to a running total. Subclasses
-    say how the framework spins, marks and reads the marks.
+    batches', starting from an untimed batch: `size`), so the window between the marks
+    holds the GPU's work on calls queued back to back, never a GPU waiting for the host:
+    for a 5 us kernel behind 13 us of torch's launch work the window used to measure the
+    launch rate, which moved 50 % between processes (ReLU 128x16x1024 on the H100: 13.2 us,
+    cv 3-12 %, against 5.1 us, cv 1.6 %, spun). A reading waits for the last window and
+    adds its length to a running total. Subclasses say how the framework spins, marks and
+    reads the marks.
     """
 
     SPIN_MARGIN = 2.0
