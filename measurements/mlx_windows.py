@@ -2,21 +2,21 @@
 
     python3 measurements/mlx_windows.py PROCESSES [OP:LABEL:BACKEND ...]
 
-Harness version 5 times a batch of calls in one window on the GPU's timer (spin, stamp,
-the calls, stamp). MLX cases under about 50 us still move 5-40 % between processes
-(results/reports/h100/gate-2026-11-28), likely where MLX's host work per call outlasts the
-kernel and the GPU waits between calls inside the window. This script puts, in each of
-PROCESSES fresh processes per case, three figures side by side (us a call, medians of 15
-samples of 20 calls):
+Harness version 5 timed a batch of calls in one window on the GPU's timer (spin, stamp,
+the calls, stamp); version 6 (frameworks.MlxGpuTimerClock) gives each call a spin and a
+window of its own and takes out the gap an empty window measures. In each of PROCESSES
+fresh processes per case, four figures side by side (us a call, medians of 15 samples of
+20 calls):
 
-- batch: the suite's window over the batch (what `time_device` reports);
-- per call: each call behind a spin of its own, bracketed by two stamps, the windows
-  summed (the GPU's idle time between calls left out);
-- empty: two stamps behind a spin with nothing between them (what a per-call window adds).
+- batch: version 5's window over the batch;
+- per call: each call behind a spin of its own, bracketed by two stamps, the windows summed;
+- empty: two stamps behind a spin with nothing between them (the gap a window adds);
+- clock: version 6's clock as the suite runs it (per call minus empty, in one batch).
 
-If "per call" minus "empty" moves less between processes than "batch" and agrees with
-it where MLX's host is not the pace (cases of 100 us and more), a window per call is the fix.
-Not yet run: written for the next GPU sitting.
+Run on the H100 before version 6 (without the clock column): results/reports/h100/
+gate-2026-11-28-b/windows.txt. "per call" minus "empty" moved less between processes than
+"batch" where MLX's host work is the pace (SumAll 1000000: 8.68-8.81 us against 8.9-10.8)
+and agreed with it where it is not (SumAll 1000000x128: 174.5-174.7 against 174.4-174.5).
 """
 import json
 import os
@@ -41,26 +41,30 @@ def one(op_name, label, backend):
     with catalog.placed(op_name, label, backend) as placed:
         clock = frameworks.MlxGpuTimerClock()
         clock.size(placed.backend.prepare_batch(placed._next(), CALLS))
-        batch, per_call, empty = [], [], []
+        # version 5's spin covered the whole batch's queueing
+        spin = clock.SPIN_MARGIN * clock.call_seconds * CALLS
+        figures = {"batch": [], "per call": [], "empty": [], "clock": []}
         for _ in range(SAMPLES):
+            batch = placed.backend.prepare_batch(placed._next(), CALLS)
+            start = clock._spin_then_mark(spin)
+            outs = batch()
+            figures["batch"].append(clock._elapsed(start, clock._mark()) / CALLS)
+            del outs
+            batch = placed.backend.prepare_batch(placed._next(), CALLS)
+            windows, one_spin = [], clock.spin_seconds()
+            for launch in batch.calls:
+                start = clock._spin_then_mark(one_spin)
+                launch()
+                windows.append((start, clock._mark()))
+            figures["per call"].append(sum(clock._elapsed(*w) for w in windows) / CALLS)
+            marks = [(clock._spin_then_mark(one_spin), clock._mark()) for _ in range(CALLS)]
+            figures["empty"].append(sum(clock._elapsed(*m) for m in marks) / CALLS)
             before = clock()
             outs = clock.launch(placed.backend.prepare_batch(placed._next(), CALLS))
-            batch.append((clock() - before) / CALLS)
+            figures["clock"].append((clock() - before) / CALLS)
             del outs
-            one_placement = placed._next()
-            lazy = [placed.backend.run(one_placement.fn, one_placement.inputs) for _ in range(CALLS)]
-            windows, spin = [], 2 * max(clock.queued) / CALLS + 50e-6
-            for out in lazy:
-                start = clock._spin_then_mark(spin)
-                mx.async_eval(out)
-                windows.append((start, clock._mark()))
-            per_call.append(sum(clock._elapsed(*w) for w in windows) / CALLS)
-            del lazy
-            marks = [(clock._spin_then_mark(spin), clock._mark()) for _ in range(CALLS)]
-            empty.append(sum(clock._elapsed(*m) for m in marks) / CALLS)
         mx.synchronize()
-        return {way: round(float(np.median(v)) * 1e6, 2) for way, v in
-                (("batch", batch), ("per call", per_call), ("empty", empty))}
+        return {way: round(float(np.median(v)) * 1e6, 2) for way, v in figures.items()}
 
 
 def main(argv):

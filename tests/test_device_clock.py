@@ -176,6 +176,68 @@ def test_a_batch_is_built_once_per_launch_not_once_per_latency_sample(monkeypatc
         measurement.release()
 
 
+class FakeMlxTimer(frameworks.MlxGpuTimerClock):
+    """MLX's timer clock on a fake GPU timeline: a spin lasts what it was asked, every
+    evaluation (a stamp, a call) first costs the GPU a gap of GAP seconds, and each call
+    WORK seconds; the log keeps the order of what was queued."""
+
+    GAP, WORK = 6e-6, 10e-6
+
+    def __init__(self):
+        self.now, self.log = 0.0, []
+        super().__init__()
+        self.log.clear()
+
+    def _spin_then_mark(self, seconds):
+        self.log.append(("spin", round(seconds, 9)))
+        self.now += self.GAP + seconds
+        return self.now
+
+    def _mark(self):
+        self.log.append("stamp")
+        self.now += self.GAP
+        return self.now
+
+    def _elapsed(self, start, end):
+        return end - start
+
+    def _synchronize(self):
+        self.log.append("wait")
+
+    def call(self):
+        self.log.append("call")
+        self.now += self.GAP + self.WORK
+        return "out"
+
+
+def test_mlx_timer_gives_each_call_a_spun_window_and_takes_out_the_gap_an_empty_window_measures(monkeypatch):
+    clock = FakeMlxTimer()
+    host = iter(range(0, 10_000))  # perf_counter: every reading 10 us after the last
+    monkeypatch.setattr(frameworks.time, "perf_counter", lambda: next(host) * 10e-6)
+    batch = frameworks.Batch([clock.call] * 8)
+    with pytest.raises(RuntimeError, match="sized"):
+        clock.launch(batch)
+    clock.size(batch)
+    assert clock.log == ["call"] * 8 + ["wait"]  # sizing queues untimed calls, then waits
+    clock.log.clear()
+    assert clock.launch(batch) == ["out"] * 8
+    spin = ("spin", round(2 * 10e-6 + clock.STAMPS_HOST_SECONDS, 9))  # twice a call's queueing, plus the stamps'
+    assert clock.log == [spin, "call", "stamp"] * 8 + [spin, "stamp"] * 2  # a window per call, then two empty ones
+    # each window holds its call and two gaps; one gap a call is taken out
+    assert clock() == pytest.approx(8 * (clock.WORK + clock.GAP))
+    clock.launch(batch)
+    assert clock() == pytest.approx(16 * (clock.WORK + clock.GAP))  # a running total
+
+
+def test_mlx_timer_sizes_its_spin_on_the_first_calls_only_which_queue_before_mlx_waits_for_the_gpu(monkeypatch):
+    clock = FakeMlxTimer()
+    readings = iter([0.0, 20e-6] * clock.SIZING_CALLS + [0.0, 50e-3] * 100)  # later calls wait 50 ms
+    monkeypatch.setattr(frameworks.time, "perf_counter", lambda: next(readings))
+    clock.size(frameworks.Batch([clock.call] * 20))
+    assert clock.spin_seconds() == pytest.approx(2 * 20e-6 + clock.STAMPS_HOST_SECONDS)
+    assert clock.log.count("call") == clock.SIZING_CALLS
+
+
 def mlx_cuda_reason():
     reason = BACKENDS["mlx_gpu"].unavailable_reason()
     if reason is None and not frameworks.mx.cuda.is_available():
@@ -190,7 +252,7 @@ needs_mlx_cuda = pytest.mark.skipif(mlx_cuda_reason() is not None, reason=f"mlx_
 def test_mlx_gpu_timer_reads_the_gpu_work_between_its_marks():
     clock = BACKENDS["mlx_gpu"].clock()
     assert isinstance(clock, frameworks.MlxGpuTimerClock)
-    spins = lambda: [clock._stamp(1e-3) for _ in range(5)]  # 5 ms of GPU work
+    spins = frameworks.Batch([lambda: clock._stamp(1e-3)] * 5)  # 5 ms of GPU work
     clock.size(spins)
     for _ in range(3):
         before = clock()
@@ -207,13 +269,11 @@ def test_mlx_gpu_timer_leaves_out_a_host_slower_than_the_gpu():
     x = backend.place(np.ones(1024, "float32"))
     mx.eval(x)
 
-    def slow_host_batch():  # 10 tiny calls, the host 2 ms late for each
-        outs = []
-        for _ in range(10):
-            time.sleep(2e-3)
-            outs.append(backend.launch(lambda a: a + 1, [x]))
-        return outs
+    def late_call():  # a tiny call, the host 2 ms late for it
+        time.sleep(2e-3)
+        return backend.launch(lambda a: a + 1, [x])
 
+    slow_host_batch = frameworks.Batch([late_call] * 10)
     clock.size(slow_host_batch)
     for _ in range(3):
         before = clock()

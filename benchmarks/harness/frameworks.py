@@ -15,6 +15,7 @@ is imported lazily, on first use, inside the benchmark process.
 """
 
 import ctypes
+import functools
 import glob
 import importlib
 import importlib.util
@@ -184,10 +185,8 @@ class Backend:
         self.wait()
 
     def prepare_batch(self, placed, calls):
-        """What a device-time sample launches, made before its clock starts: a function that
-        launches `calls` calls of `placed` back to back, without waiting, and returns their
-        results (kept until the next sample, so nothing is freed while the device computes)."""
-        return lambda: [placed.launch() for _ in range(calls)]
+        """What a device-time sample launches, made before its clock starts (a Batch)."""
+        return Batch([placed.launch] * calls)
 
     def wait(self):
         """Block until everything launched on this backend's device is computed."""
@@ -245,6 +244,22 @@ class Backend:
         if self.compiled:
             fn = self.compile(fn)
         return PlacedOp(self, fn, inputs)
+
+
+class Batch:
+    """A device-time sample's calls, made before its clock starts: each of `calls` launches
+    one call without waiting and returns its result; calling the batch launches them all
+    back to back. The results are kept until the next sample, so nothing is freed while the
+    device computes them."""
+
+    def __init__(self, calls):
+        self.calls = list(calls)
+
+    def __len__(self):
+        return len(self.calls)
+
+    def __call__(self):
+        return [launch() for launch in self.calls]
 
 
 class PlacedOp:
@@ -340,7 +355,7 @@ class MLXBackend(Backend):
         # moves no data: Softmax 64x1000000 on the H100 then took 248 us a call against 330
         # us of its own kernel), which torch's one stream never does.
         outs = [self.run(placed.fn, placed.inputs) for _ in range(calls)]
-        return lambda: [(mx.async_eval(out), out)[1] for out in outs]
+        return Batch([functools.partial(_async_evaluated, out) for out in outs])
 
     def wait(self):
         mx.synchronize(self._stream())
@@ -382,6 +397,11 @@ class MLXBackend(Backend):
             "fp32_matmul": "tf32 allowed" if (tf32 and self.device == "gpu") else "fp32",
             "fp32_conv": "tf32 allowed" if (tf32 and self.device == "gpu") else "fp32",
         }
+
+
+def _async_evaluated(out):
+    mx.async_eval(out)
+    return out
 
 
 class HostClock:
@@ -473,11 +493,15 @@ class SpunGpuClock:
             self._remember(seconds)
         return outs
 
+    def _read(self, window):
+        """Seconds of GPU work in a launched batch's window, once it is reached."""
+        return self._elapsed(*window)
+
     def __call__(self):
         if self.window is None:
             self._synchronize()
         else:
-            self.seconds += self._elapsed(*self.window)
+            self.seconds += self._read(self.window)
             self.window = None
         return self.seconds
 
@@ -557,23 +581,75 @@ DONE:
 
 
 class MlxGpuTimerClock(SpunGpuClock):
-    """SpunGpuClock on MLX's GPU stream, for MLX's CUDA backend. MLX has no events, so a
-    one-thread kernel of our own (GPU_TIMER_PTX, through `mx.fast.precompiled_cuda_kernel`)
-    spins and stamps the GPU's nanosecond timer. Every call of the batch keeps its own
-    async_eval (see MLXBackend.prepare_batch), and MLX launches each evaluation on its one
-    CUDA stream in order, so the marks, each evaluated on its own, bracket the calls. On the
-    host's clock the window held MLX's host work per call wherever it outlasts the kernel
-    (Conv1d 100x256x256 on the H100: 78 us a call against 21 us of kernels).
+    """SpunGpuClock on MLX's GPU stream, for MLX's CUDA backend, with a window per call.
 
-    MLX's `async_eval` can wait for a busy GPU (20 calls queued behind a 50 ms spin took the
-    host 50 ms, with or without MLX's CUDA graphs: measurements/mlx_queueing.py), so the spin
-    hides the host's work on the first call only; from then on a call whose host work
-    outlasts its kernel still leaves the GPU idle between calls, and that is in the figure.
+    MLX has no events, so a one-thread kernel of our own (GPU_TIMER_PTX, through
+    `mx.fast.precompiled_cuda_kernel`) spins and stamps the GPU's nanosecond timer; every
+    call keeps its own async_eval (see MLXBackend.prepare_batch), and MLX runs evaluations
+    on its one CUDA stream in order, so marks evaluated on their own bracket the calls.
+
+    One window for the whole batch, as torch's clock has, held MLX's host pace for small
+    ops: MLX lets about 17 evaluations be in flight and then makes the host wait for the
+    GPU (measurements/mlx_queueing.py: the 18th of 20 calls queued behind a 50 ms spin waited
+    49.8 ms, in a futex), so a spin hides the host's work on the first calls only, and calls
+    whose host work outlasts the kernel left the GPU idle inside the window (SumAll 1000000:
+    8.9-10.8 us a call over four processes). So each call gets a spin and a window of its own:
+    spin, stamp, the call, stamp. The GPU is then the slower side, the host stays queued
+    ahead, and the window holds the call's GPU work and the GPU's gaps between MLX's
+    evaluations (stamp to call, call to stamp). One such gap is not the call's: windows
+    holding nothing (spin, stamp, stamp: about 6 us on the H100), measured in every batch,
+    take it out, so a call counts its work and one gap, as in a batch of calls back to back
+    (SumAll 1000000: 8.68-8.81 us; SumAll 1000000x128: 174.5-174.7 against the batch's
+    174.4-174.5: results/reports/h100/gate-2026-11-28-b/windows.txt).
     """
+
+    # The host's work beyond the call's own in a window of its own: the spin and the two
+    # stamps' evaluations (about 15 us each on the H100), with room to spare.
+    STAMPS_HOST_SECONDS = 50e-6
+    # Calls whose host queueing sizes the spin: MLX waits for the GPU only after more.
+    SIZING_CALLS = 8
+    CALLS_PER_EMPTY_WINDOW = 4
 
     def __init__(self):
         super().__init__()
+        self.call_seconds = None  # the host's queueing of one call, once sized
         self._elapsed(self._spin_then_mark(0.0), self._mark())  # the module loads now, untimed
+
+    @property
+    def sized(self):
+        return self.call_seconds is not None
+
+    def size(self, batch):
+        """Queue `batch` untimed, a call at a time, and size the spin from the host's
+        queueing of its first calls (later ones may wait for the GPU)."""
+        outs, seconds = [], []
+        for launch in batch.calls[:self.SIZING_CALLS]:
+            began = time.perf_counter()
+            outs.append(launch())
+            seconds.append(time.perf_counter() - began)
+        self.call_seconds = float(np.median(seconds))
+        self._synchronize()
+
+    def spin_seconds(self):
+        return min(self.MAX_SPIN_SECONDS, self.SPIN_MARGIN * self.call_seconds + self.STAMPS_HOST_SECONDS)
+
+    def launch(self, batch):
+        if not self.sized:
+            raise RuntimeError("a spun GPU clock times batches only once sized (size) on a batch of its own")
+        spin, outs, windows = self.spin_seconds(), [], []
+        for launch in batch.calls:
+            start = self._spin_then_mark(spin)
+            outs.append(launch())
+            windows.append((start, self._mark()))
+        empty = [(self._spin_then_mark(spin), self._mark())
+                 for _ in range(max(1, -(-len(windows) // self.CALLS_PER_EMPTY_WINDOW)))]
+        self.window = (windows, empty)
+        return outs
+
+    def _read(self, window):
+        calls, empty = window
+        gap = float(np.median([self._elapsed(*marks) for marks in empty]))
+        return sum(self._elapsed(*marks) for marks in calls) - len(calls) * gap
 
     @staticmethod
     def _stamp(spin_seconds):
