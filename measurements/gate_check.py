@@ -30,6 +30,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)  # run as a script from anywhere: the suite's own packages
 
 from benchmarks.harness import vocabulary  # noqa: E402
+from tools.gate import DEFAULT_ROUNDS  # noqa: E402
 from tools.cli import write_atomically  # noqa: E402
 
 
@@ -191,7 +192,7 @@ def main():
     first.add_argument("--dtypes", default="float32")
     first.add_argument("--ops", help="comma-separated ops (default: all)")
     first.add_argument("--plant", required=True, help="BENCH_PLANT of the planted run")
-    first.add_argument("--confirm", type=int, default=7)
+    first.add_argument("--confirm", type=int, default=DEFAULT_ROUNDS)
     first.add_argument("--machine", default="gate-check")
     runs = sub.add_parser("run", help="one more run: aa (unchanged) or planted")
     runs.add_argument("kind", choices=["aa", "planted"])

@@ -36,13 +36,16 @@ def gate_case(rng, shift, rounds=gate.DEFAULT_ROUNDS, **noise):
                          ids=["quiet", "noisy", "two-modes"])
 def test_identical_runs_flag_nothing(noise):
     """A/A pairs of 538 cases (the H100 set's size): fewer than one false alarm in five
-    pairs, against 90 flagged in one pair by the gate this replaced."""
+    pairs, against 90 flagged in one pair by the gate this replaced. (Each suspect is
+    flagged with probability below alpha: about 0.1 expected a pair where a third of the
+    cases are suspects.)"""
     rng = np.random.default_rng(SEED)
-    flagged = sum(gate_case(rng, 1.0, **noise).verdict == "slower" for _ in range(20 * 538))
-    assert flagged < 20 / 5, f"{flagged} false alarms in 20 A/A pairs of 538 cases"
+    pairs = 40
+    flagged = sum(gate_case(rng, 1.0, **noise).verdict == "slower" for _ in range(pairs * 538))
+    assert flagged < pairs / 5, f"{flagged} false alarms in {pairs} A/A pairs of 538 cases"
 
 
-@pytest.mark.parametrize("shift, spread, least", [(1.10, 0.02, 0.95), (1.25, 0.03, 0.99), (1.05, 0.01, 0.80)])
+@pytest.mark.parametrize("shift, spread, least", [(1.10, 0.02, 0.95), (1.25, 0.03, 0.99), (1.05, 0.01, 0.80), (1.05, 0.02, 0.80)])
 def test_planted_slowdowns_are_caught(shift, spread, least):
     rng = np.random.default_rng(SEED)
     caught = np.mean([gate_case(rng, shift, spread=spread).verdict == "slower" for _ in range(2000)])
@@ -50,8 +53,8 @@ def test_planted_slowdowns_are_caught(shift, spread, least):
 
 
 def test_confirm_stops_early_for_suspects_that_do_not_hold():
-    """An unchanged suspect costs about 3.5 processes (it stops at its first reversal), a
-    real slowdown all of them."""
+    """An unchanged suspect costs about 13 processes of 24 (it stops once its reversals are
+    more than 12 rounds can outweigh), a real slowdown all of them."""
     rng = np.random.default_rng(SEED)
     calls = {f"same{i}": 0 for i in range(200)} | {"slower": 0}
 
@@ -64,7 +67,7 @@ def test_confirm_stops_early_for_suspects_that_do_not_hold():
     assert decided["slower"][0].verdict == "slower"
     assert calls["slower"] == 2 * gate.DEFAULT_ROUNDS
     unchanged = [n for key, n in calls.items() if key != "slower"]
-    assert 3.0 < np.mean(unchanged) < 4.0, np.mean(unchanged)
+    assert 11.0 < np.mean(unchanged) < 15.0, np.mean(unchanged)
     assert {decided[key][0].verdict for key in calls if key != "slower"} <= {"same", "unsure"}
 
 

@@ -5,7 +5,7 @@ batch) is caught with no false alarm elsewhere.
 
 The plant is four times the work: on the 2-core VM figures move about 25 % between
 processes (results/reports/vm-gate-2026-11-27), so smaller slowdowns are not reliably
-separable there in 7 processes a side; the rates for small changes are tested on
+separable there in 12 processes a side; the rates for small changes are tested on
 synthetic data (test_gate.py) and measured on the H100."""
 
 import json

@@ -2,11 +2,11 @@
 measuring them again, and fail on confirmed slowdowns.
 
     python -m tools.compare BASE HEAD                       # commits: hashes, tags, HEAD~1, branches
-    python -m tools.compare HEAD~1 HEAD --confirm 7         # re-measure suspects, base/head alternating
-    python -m tools.compare HEAD~1 HEAD --confirm 7 --confirm-seconds 300   # within a time budget
+    python -m tools.compare HEAD~1 HEAD --confirm 12         # re-measure suspects, base/head alternating
+    python -m tools.compare HEAD~1 HEAD --confirm 12 --confirm-seconds 300   # within a time budget
     python -m tools.compare v1 v2 --machine h100 --json gate.json
     python -m tools.compare v1 v2 --machine h100 --export gate.csv   # the cases listed, one long table
-    python -m tools.compare C C --base-env E1 --head-env E2 --confirm 7 \
+    python -m tools.compare C C --base-env E1 --head-env E2 --confirm 12 \
         --base-python .asv/env/E1/bin/python --head-python .asv/env/E2/bin/python
 
 The gated measure is the device time (`time_device`); latency is reported beside it. A

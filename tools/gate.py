@@ -12,15 +12,19 @@ Two stages, as Chromium's Pinpoint does it:
 - confirm: the suspects are measured again in fresh processes, base and head
   alternating (so drift hits both alike). After every round a suspect stops as soon as the
   rank test can no longer reach its level however the remaining rounds come out (a base
-  process slower than a head one never goes away), so an unchanged suspect costs about 3.5
-  processes instead of all of them, and the verdicts are those of the full pass. The
+  process slower than a head one never goes away), so an unchanged suspect costs about 13
+  processes of the 24 (12 rounds), and the verdicts are those of the full pass. The
   verdict comes from the fresh processes alone (the screen's figures chose the suspects,
   so they would bias the test).
 
-The false-alarm rate per case is at most the rank test's level: with 7 fresh processes a
-side and alpha = 0.0005, every head process must be slower than every base process
-(one-sided p = 1/3432), so an unchanged suspect is flagged with probability 1/3432 (about
-0.05 false alarms expected in an A/A pair of 538 cases of which a third are suspects).
+The false-alarm rate per case is at most the rank test's level, however many rounds: with
+alpha = 0.0005 an unchanged suspect is flagged with probability below 1/2000 (about 0.1
+false alarms expected in an A/A pair of 538 cases of which a third are suspects). Rounds buy
+power: 7 a side are the fewest that can reach the level at all, and then every head process
+must be slower than every base one, so one reversal misses a slowdown. The H100's planted 5 %
+in cases under 50 us were missed that way (1-2 reversals in 7 rounds, processes 1.5-3 %
+apart: results/reports/h100/gate-2026-11-28-c); 12 rounds allow 17 reversals and, on
+synthetic processes 2 % apart, catch a 5 % slowdown 85 % of the time against 35 % (test_gate).
 """
 
 import dataclasses
@@ -35,7 +39,7 @@ from scipy import stats
 # rank test's level, and the confirm pass's rounds.
 DEFAULT_THRESHOLD = 1.02
 DEFAULT_ALPHA = 0.0005
-DEFAULT_ROUNDS = 7
+DEFAULT_ROUNDS = 12
 CONFIDENCE = 0.90
 
 

@@ -5,7 +5,7 @@ asv_runner's own entry point (the same setup, sampling and timer as under asv; e
 placed anew, the previous one's memory given back) and reports the median of each case's
 samples.
 
-The regression gate's confirm pass needs up to 7 rounds of its suspects, base and head
+The regression gate's confirm pass needs up to 12 rounds of its suspects, base and head
 alternating; an `asv run` per round would spend most of its time discovering the suite,
 and a process per case its start: on the H100 a GPU process costs about 0.45 s before it
 measures (CUDA's start and exit: results/reports/h100/process-cost.txt), against 0.1-0.3 s
