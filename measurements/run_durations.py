@@ -12,10 +12,18 @@ from tabulate import tabulate
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the suite's own packages
 
+from tools.cli import ToolError  # noqa: E402
 from tools.results import frame, load_file  # noqa: E402
 
+if not sys.argv[1:]:
+    print("usage: python3 measurements/run_durations.py RESULTS.json[.gz] [...]", file=sys.stderr)
+    sys.exit(2)
 for path in sys.argv[1:]:
-    selection = load_file(path)
+    try:
+        selection = load_file(path)
+    except ToolError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
     durations = selection.results.duration
     seconds = pd.DataFrame([{"method": key.split(".")[-1], "seconds": durations[key]}
                             for key in selection.results.get_all_result_keys() if durations.get(key) is not None])
