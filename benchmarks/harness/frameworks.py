@@ -255,9 +255,6 @@ class Batch:
     def __init__(self, calls):
         self.calls = list(calls)
 
-    def __len__(self):
-        return len(self.calls)
-
     def __call__(self):
         return [launch() for launch in self.calls]
 
@@ -591,7 +588,7 @@ class MlxGpuTimerClock(SpunGpuClock):
     One window for the whole batch, as torch's clock has, held MLX's host pace for small
     ops: MLX lets about 17 evaluations be in flight and then makes the host wait for the
     GPU (measurements/mlx_queueing.py: the 18th of 20 calls queued behind a 50 ms spin waited
-    49.8 ms, in a futex), so a spin hides the host's work on the first calls only, and calls
+    49.2-49.9 ms, in a futex), so a spin hides the host's work on the first calls only, and calls
     whose host work outlasts the kernel left the GPU idle inside the window (SumAll 1000000:
     8.9-10.8 us a call over four processes). So each call gets a spin and a window of its own:
     spin, stamp, the call, stamp. The GPU is then the slower side, the host stays queued
