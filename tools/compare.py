@@ -2,7 +2,7 @@
 measuring them again, and fail on confirmed slowdowns.
 
     python -m tools.compare BASE HEAD                       # commits: hashes, tags, HEAD~1, branches
-    python -m tools.compare HEAD~1 HEAD --confirm 12         # re-measure suspects, base/head alternating
+    python -m tools.compare HEAD~1 HEAD --confirm 12        # re-measure suspects, base/head alternating
     python -m tools.compare HEAD~1 HEAD --confirm 12 --confirm-seconds 300   # within a time budget
     python -m tools.compare v1 v2 --machine h100 --json gate.json
     python -m tools.compare v1 v2 --machine h100 --export gate.csv   # the cases listed, one long table

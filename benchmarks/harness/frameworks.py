@@ -476,9 +476,12 @@ class SpunGpuClock:
         self._remember(seconds)
         self._synchronize()
 
-    def launch(self, batch):
+    def _require_sized(self):
         if not self.sized:
             raise RuntimeError("a spun GPU clock times batches only once sized (size) on a batch of its own")
+
+    def launch(self, batch):
+        self._require_sized()
         spin = min(self.MAX_SPIN_SECONDS, self.SPIN_MARGIN * max(self.queued))
         start = self._spin_then_mark(spin)
         outs, seconds = self._queue(batch)
@@ -631,8 +634,7 @@ class MlxGpuTimerClock(SpunGpuClock):
         return min(self.MAX_SPIN_SECONDS, self.SPIN_MARGIN * self.call_seconds + self.STAMPS_HOST_SECONDS)
 
     def launch(self, batch):
-        if not self.sized:
-            raise RuntimeError("a spun GPU clock times batches only once sized (size) on a batch of its own")
+        self._require_sized()
         spin, outs, windows = self.spin_seconds(), [], []
         for launch in batch.calls:
             start = self._spin_then_mark(spin)
