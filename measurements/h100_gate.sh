@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The regression gate's checks on the H100 (issue 11): measurements/gate_check.py with the
+# The regression gate's checks on an H100 or H200 (issue 11): measurements/gate_check.py with the
 # GPU backends and the planted slowdowns below, one step per command so that each fits the
 # GPU host's 10-minute limit. Run from the project root on the GPU host after MLX's CUDA
 # build is installed (../shared/gpu/mlx-cuda-wheels.sh).
@@ -23,6 +23,8 @@ mkdir -p "$out"
 W=/tmp/gate-check
 G="python3 measurements/gate_check.py --work $W"
 GPU=mlx_gpu,mlx_gpu_compile,cuda
+# asv's machine name: the card's model, e.g. h100 for "NVIDIA H100 80GB HBM3", h200 for "NVIDIA H200".
+MACHINE=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1 | awk '{print tolower($2)}')
 # 10 %: 20 (case, backend) pairs; 5 %: 16; spread over ops and the three backends.
 PLANT="0.10:ReLU/cuda,Sigmoid/mlx_gpu,Softplus/mlx_gpu_compile,Softmax/cuda,SumAll/mlx_gpu,BCE/mlx_gpu_compile"
 PLANT="$PLANT;0.05:LeakyReLU/mlx_gpu,SeLU/cuda,PReLU/mlx_gpu_compile,Argmax/cuda,Sum/mlx_gpu,LayerNorm/mlx_gpu_compile"
@@ -33,7 +35,7 @@ versions)
     python3 -c "import sys, torch, mlx.core as mx, numpy, asv; print(sys.version.split()[0], 'torch', torch.__version__, 'mlx', mx.__version__, 'numpy', numpy.__version__, 'asv', asv.__version__)" | tee -a "$out/versions.txt"
     ;;
 prepare)
-    $G prepare --profile reference --backends $GPU --dtypes float32 --plant "$PLANT" --machine h100
+    $G prepare --profile reference --backends $GPU --dtypes float32 --plant "$PLANT" --machine "${MACHINE:-gpu}"
     ;;
 run)
     /usr/bin/time -f "%e s wall, %M KB max RSS" -a -o "$out/runs.time" $G run "$@"
