@@ -198,8 +198,8 @@ class FakeMlxTimer(frameworks.MlxGpuTimerClock):
         self.now += self.GAP
         return self.now
 
-    def _elapsed(self, start, end):
-        return end - start
+    def _windows(self, windows):
+        return np.array([end - start for start, end in windows])
 
     def _synchronize(self):
         self.log.append("wait")
@@ -279,3 +279,13 @@ def test_mlx_gpu_timer_leaves_out_a_host_slower_than_the_gpu():
         before = clock()
         clock.launch(slow_host_batch)
         assert clock() - before < 2e-3  # the GPU's few microseconds a call, not the host's 20 ms
+
+
+@needs_mlx_cuda
+def test_mlx_gpu_timer_marks_stay_out_of_the_small_pool_that_holds_the_cases_scalars():
+    # MLX's CUDA allocator serves 8 bytes or fewer from managed memory shared with a case's
+    # own scalars; a mark read on the host must not move those pages.
+    clock = BACKENDS["mlx_gpu"].clock()
+    start, end = clock._stamp(0.0), clock._mark()
+    assert start.nbytes > 8 and end.nbytes > 8
+    assert 0 <= clock._elapsed(start, end) < 1e-3

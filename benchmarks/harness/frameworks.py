@@ -609,6 +609,12 @@ class MlxGpuTimerClock(SpunGpuClock):
     # Calls whose host queueing sizes the spin: MLX waits for the GPU only after more.
     SIZING_CALLS = 8
     CALLS_PER_EMPTY_WINDOW = 4
+    # A mark's array: two uint64, the kernel stamping the first. MLX serves arrays of 8 bytes
+    # or fewer from one small pool of managed memory, which also holds a case's own scalars
+    # (PReLU's slope, SumAll's result). Marks of one uint64, each read on the host, touched
+    # that pool after every sample, and PReLU and compiled LayerNorm spread about twice as
+    # wide between processes (results/reports/h200/gate-2026-11-28-b/marks.txt).
+    STAMP_SHAPE = (2,)
 
     def __init__(self):
         super().__init__()
@@ -647,13 +653,22 @@ class MlxGpuTimerClock(SpunGpuClock):
 
     def _read(self, window):
         calls, empty = window
-        gap = float(np.median([self._elapsed(*marks) for marks in empty]))
-        return sum(self._elapsed(*marks) for marks in calls) - len(calls) * gap
+        seconds = self._windows(calls + empty)
+        gap = float(np.median(seconds[len(calls):]))
+        return float(np.sum(seconds[:len(calls)])) - len(calls) * gap
 
-    @staticmethod
-    def _stamp(spin_seconds):
+    def _windows(self, windows):
+        """Seconds of each (start, end) pair of marks, once the last one is reached, read in
+        one transfer: the marks themselves never reach the host (see STAMP_SHAPE)."""
+        marks = mx.concatenate([mark for pair in windows for mark in pair])
+        mx.eval(marks)
+        nanoseconds = np.array(marks)[::self.STAMP_SHAPE[0]].astype(np.int64)
+        return (nanoseconds[1::2] - nanoseconds[0::2]) / 1e9
+
+    @classmethod
+    def _stamp(cls, spin_seconds):
         (stamp,) = mx.fast.precompiled_cuda_kernel(
-            name="bench_gpu_timer", compiled_source=GPU_TIMER_PTX, inputs=[], output_shapes=[(1,)],
+            name="bench_gpu_timer", compiled_source=GPU_TIMER_PTX, inputs=[], output_shapes=[cls.STAMP_SHAPE],
             output_dtypes=[mx.uint64], scalars=[min(int(spin_seconds * 1e9), 2**31 - 1)],
             grid=(1, 1, 1), threadgroup=(1, 1, 1), stream=mx.gpu)
         mx.async_eval(stamp)
@@ -666,8 +681,7 @@ class MlxGpuTimerClock(SpunGpuClock):
         return self._stamp(0.0)
 
     def _elapsed(self, start, end):
-        mx.eval(end)
-        return (int(end.item()) - int(start.item())) / 1e9
+        return float(self._windows([(start, end)])[0])
 
     def _synchronize(self):
         mx.synchronize(mx.gpu)
