@@ -619,6 +619,7 @@ class MlxGpuTimerClock(SpunGpuClock):
     def __init__(self):
         super().__init__()
         self.call_seconds = None  # the host's queueing of one call, once sized
+        self.read_copies = []
         self._elapsed(self._spin_then_mark(0.0), self._mark())  # the module loads now, untimed
 
     @property
@@ -663,6 +664,10 @@ class MlxGpuTimerClock(SpunGpuClock):
         marks = mx.concatenate([mark for pair in windows for mark in pair])
         mx.eval(marks)
         nanoseconds = np.array(marks)[::self.STAMP_SHAPE[0]].astype(np.int64)
+        # Read on the host, the copy now lives in managed memory; freed, MLX's cache could
+        # hand it to a case's output of a similar size (1-4 KiB), which the GPU would then
+        # write across the bus. A few KiB a sample, kept while the clock lives.
+        self.read_copies.append(marks)
         return (nanoseconds[1::2] - nanoseconds[0::2]) / 1e9
 
     @classmethod
