@@ -176,6 +176,24 @@ def test_a_batch_is_built_once_per_launch_not_once_per_latency_sample(monkeypatc
         measurement.release()
 
 
+@pytest.mark.skipif(BACKENDS[MLX_CPU].unavailable_reason() is not None, reason=f"{MLX_CPU} unavailable")
+def test_releasing_a_case_drops_its_clock_before_the_backend_clears_its_cache(monkeypatch):
+    import weakref
+
+    from benchmarks.bench_activations import ReLU
+    from benchmarks.harness import measurement
+
+    monkeypatch.setattr(measurement, "wait_for_idle_cores", lambda backend_name: None)
+    monkeypatch.setenv("BENCH_PROFILE", "small")
+    placed = measurement.placed_case(ReLU, ReLU.cases[0].label("small"), MLX_CPU)
+    clock = weakref.ref(placed.clock)
+    alive_at_clearing = []
+    monkeypatch.setattr(placed.backend, "release", lambda: alive_at_clearing.append(clock() is not None))
+    del placed
+    measurement.release()
+    assert alive_at_clearing == [False]
+
+
 class FakeMlxTimer(frameworks.MlxGpuTimerClock):
     """MLX's timer clock on a fake GPU timeline: a spin lasts what it was asked, every
     evaluation (a stamp, a call) first costs the GPU a gap of GAP seconds, and each call

@@ -272,7 +272,9 @@ def release():
     _current.pop("key", None)
     if case is not None:
         backend = case.backend
-        del case.placements, case.pending, case.prepared
+        # the clock too: MLX's GPU timer holds the host copies of its marks, which must not
+        # reach MLX's cache after it is cleared, where the next case's outputs could get them
+        del case.placements, case.pending, case.prepared, case.clock
         backend.release()
 
 
