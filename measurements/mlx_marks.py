@@ -2,6 +2,7 @@
 
     python3 measurements/mlx_marks.py ROUNDS [OP:LABEL:BACKEND ...]
     MARKS_SECONDS=90 python3 measurements/mlx_marks.py 10     # fewer rounds if time runs out
+    MARKS_VARIANTS=all MARKS_LOG=samples.jsonl python3 measurements/mlx_marks.py 8 ...   # every variant, each sample logged
 
 MLX's CUDA allocator serves arrays of 8 bytes or fewer from one small pool of managed
 memory (mlx/backend/cuda/allocator.cpp, SmallSizePool). Harness version 6's marks were one
@@ -15,8 +16,14 @@ one transfer. The two are variants of measurements/fresh_rounds.py:
   variant's processes fork);
 - two uint64 a mark, a sample's read in one transfer (the clock as it is).
 
+With MARKS_VARIANTS=all, also: the read copies freed after each sample (version 7 before
+4c3602c), and one uint64 a mark read in one transfer, copies kept or freed. With
+MARKS_LOG, every sample's figure and its windows' medians go to that file as JSON lines,
+so that noise within a process can be told from noise between processes.
+
 Run on an H200: results/reports/h200/gate-2026-11-28-b/marks.txt.
 """
+import json
 import os
 import sys
 
@@ -45,19 +52,95 @@ def scalar_marks(self, windows):
     return np.array([(int(end.item()) - int(start.item())) / 1e9 for start, end in windows])
 
 
-def marks(**patch):
+def copies_freed(self, windows):
+    """The clock's reading, its host copy then given back to MLX's cache."""
+    seconds = CURRENT["_windows"](self, windows)
+    self.read_copies.clear()
+    return seconds
+
+
+def stashed(windows):
+    """The variant's reading, its seconds also kept for `logged`."""
+    def _windows(self, pairs):
+        self.last_seconds = windows(self, pairs)
+        return self.last_seconds
+    return _windows
+
+
+def logged(self, window):
+    """`_read` that also appends the sample to MARKS_LOG: its figure a call and the medians
+    of its call windows and empty windows (us)."""
+    figure = READ(self, window)
+    calls = len(window[0])
+    with open(os.environ["MARKS_LOG"], "a") as log:
+        log.write(json.dumps({"variant": os.environ["MARKS_VARIANT"], "case": CASE[0], "pid": os.getpid(),
+                              "us": figure / calls * 1e6,
+                              "call_window_us": float(np.median(self.last_seconds[:calls])) * 1e6,
+                              "empty_window_us": float(np.median(self.last_seconds[calls:])) * 1e6}) + "\n")
+    return figure
+
+
+CASE = [None]
+
+
+def note_case(run):
+    def _run(args):
+        CASE[0] = args[1]
+        return run(args)
+    return _run
+
+
+def marks(name, **patch):
     def prepare():
-        for name, value in {**CURRENT, **patch}.items():
-            setattr(Clock, name, value)
-    return prepare
+        os.environ["MARKS_VARIANT"] = name
+        for attribute, value in {**CURRENT, **patch}.items():
+            setattr(Clock, attribute, value)
+        if os.environ.get("MARKS_LOG"):
+            Clock._windows, Clock._read = stashed(Clock._windows), logged
+    return name, ({}, prepare)
 
 
-VARIANTS = {
-    "one uint64 a mark, .item()": ({}, marks(STAMP_SHAPE=(1,), _windows=scalar_marks)),
-    "two uint64, one transfer": ({}, marks()),
-}
+READ = Clock._read
+if os.environ.get("MARKS_LOG"):
+    import asv_runner.run
+    asv_runner.run._run = note_case(asv_runner.run._run)
+
+VARIANTS = dict([
+    marks("one uint64 a mark, .item()", STAMP_SHAPE=(1,), _windows=scalar_marks),
+    marks("two uint64, one transfer"),
+])
+if os.environ.get("MARKS_VARIANTS") == "all":
+    VARIANTS.update([
+        marks("two uint64, copies freed", _windows=copies_freed),
+        marks("one uint64, one transfer", STAMP_SHAPE=(1,)),
+        marks("one uint64, copies freed", STAMP_SHAPE=(1,), _windows=copies_freed),
+    ])
+
+
+
+def summarize(path):
+    """Per case and variant, from MARKS_LOG: the spread of samples within a process (median
+    over processes of the samples' IQR / median) and between processes, and the windows'
+    medians (us; an empty window's length is taken out of every call's)."""
+    import pandas as pd
+
+    samples = pd.read_json(path, lines=True)
+    per_process = samples.groupby(["case", "variant", "pid"]).agg(
+        us=("us", "median"), iqr=("us", lambda x: (x.quantile(0.75) - x.quantile(0.25)) / x.median()),
+        call_window_us=("call_window_us", "median"), empty_window_us=("empty_window_us", "median"),
+        empty_iqr_us=("empty_window_us", lambda x: x.quantile(0.75) - x.quantile(0.25)))
+    table = per_process.groupby(["case", "variant"]).agg(
+        processes=("us", "size"), us=("us", "median"), between=("us", lambda x: (x.max() - x.min()) / x.median()),
+        within=("iqr", "median"), call_window_us=("call_window_us", "median"),
+        empty_window_us=("empty_window_us", "median"), empty_iqr_us=("empty_iqr_us", "median"))
+    print("# per case and variant: us a call (median of processes); between = (max - min) / median over "
+          "processes; within = median over processes of the samples' IQR / median; windows' medians in us")
+    print(table.round(3).to_string())
+
 
 if __name__ == "__main__":
     keys = case_keys(sys.argv[2:] or DEFAULT)
     figures, done = alternate(keys, VARIANTS, int(sys.argv[1]), float(os.environ.get("MARKS_SECONDS", "inf")))
     report(keys, VARIANTS, figures, done)
+    if os.environ.get("MARKS_LOG"):
+        summarize(os.environ["MARKS_LOG"])
