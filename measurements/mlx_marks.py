@@ -14,14 +14,18 @@ one transfer. The two are variants of measurements/fresh_rounds.py:
 
 - one uint64 a mark, each read with .item() (version 6's marks, patched in before the
   variant's processes fork);
-- two uint64 a mark, a sample's read in one transfer (the clock as it is).
+- two uint64 a mark, a sample's read in one transfer queued while the batch's last
+  windows still run (version 7);
+- the same, read once the GPU has passed the last window (version 8, the clock as it is).
 
 With MARKS_VARIANTS=all, also: the read copies freed after each sample (version 7 before
-4c3602c), and one uint64 a mark read in one transfer, copies kept or freed. With
+4c3602c), and one uint64 a mark read in one transfer, copies kept or freed (all read after
+the batch since version 8; at 216007d, beside it). With
 MARKS_LOG, every sample's figure and its windows' medians go to that file as JSON lines,
 so that noise within a process can be told from noise between processes.
 
-Run on an H200: results/reports/h200/gate-2026-11-28-b/marks.txt.
+Run on an H200: results/reports/h200/gate-2026-11-28-b/marks.txt (version 6 against 7) and
+results/reports/h200/gate-2026-11-28-c/marks-variants.txt (MARKS_VARIANTS=all at 216007d).
 """
 import json
 import os
@@ -40,7 +44,7 @@ DEFAULT = ["PReLU:dim=128x16x1024 dim=1:mlx_gpu", "PReLU:dim=128x16x1024 dim=1:m
            "SumAll:dim=1000000:mlx_gpu", "LayerNorm:dim=64x128x1024:mlx_gpu_compile",
            "LayerNorm:dim=128x64x1024:mlx_gpu_compile", "Sigmoid:dim=128x16x1024:mlx_gpu"]
 Clock = frameworks.MlxGpuTimerClock
-CURRENT = {name: Clock.__dict__[name] for name in ("STAMP_SHAPE", "_windows")}
+CURRENT = {name: Clock.__dict__[name] for name in ("STAMP_SHAPE", "_windows", "_wait_for_the_batch")}
 
 
 def scalar_marks(self, windows):
@@ -107,7 +111,8 @@ if os.environ.get("MARKS_LOG"):
 
 VARIANTS = dict([
     marks("one uint64 a mark, .item()", STAMP_SHAPE=(1,), _windows=scalar_marks),
-    marks("two uint64, one transfer"),
+    marks("two uint64, read beside the batch", _wait_for_the_batch=lambda self: None),
+    marks("two uint64, read after the batch"),
 ])
 if os.environ.get("MARKS_VARIANTS") == "all":
     VARIANTS.update([

@@ -25,7 +25,7 @@ from .vocabulary import BACKEND_NAMES, MEASURE, PROFILES, dtype_unsupported, set
 
 # Part of every benchmark's asv version: bump it when what a measure means changes (how it
 # is sampled or timed), so that results of the old meaning are never compared with the new.
-HARNESS_VERSION = 7
+HARNESS_VERSION = 8
 
 Operand = collections.namedtuple("Operand", "shape kind")  # kind: "float" or "index"
 ITEMSIZE = {"float32": 4, "float16": 2, "bfloat16": 2}
