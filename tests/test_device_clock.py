@@ -325,8 +325,8 @@ def test_mlx_gpu_timer_marks_stay_out_of_the_small_pool_that_holds_the_cases_sca
 
 @needs_mlx_cuda
 def test_mlx_gpu_timer_takes_out_the_same_gap_in_every_sample():
-    # The empty windows measure the gap taken out of every call. Read while they still ran,
-    # they lengthened from a process's second sample on (Sigmoid 64x128x1024 on an H200:
+    # The empty windows measure the gap taken out of every call. With the read queued while
+    # they could still run (version 7), they lengthened from a process's second sample on (Sigmoid 64x128x1024 on an H200:
     # 5.6-7.7 us in the first sample, up to 11.6 after: results/reports/h200/gate-2026-11-28-c).
     import mlx.core as mx
 

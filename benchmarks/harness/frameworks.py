@@ -660,12 +660,13 @@ class MlxGpuTimerClock(SpunGpuClock):
         return float(np.sum(seconds[:len(calls)])) - len(calls) * gap
 
     def _wait_for_the_batch(self):
-        """Wait until the GPU has passed every window before reading: the reading is GPU
-        work of its own (a graph that copies the marks into one array), and queued while
-        the batch's last windows, the empty ones, still ran, it lengthened them, and with
-        them the gap taken out of every call, from a process's second sample on (Conv1d
-        100x256x3 on an H200: 5.3 us in the first sample, 8-11 after; the calls' windows
-        unchanged: results/reports/h200/gate-2026-11-28-c/marks-variants.txt)."""
+        """Wait until the GPU has passed every window before reading. The reading is GPU
+        work of its own (a graph that copies the marks into one array); queued at once
+        (version 7), while the batch's last windows, the empty ones, could still run, those
+        windows and with them the gap taken out of every call lengthened from a process's
+        second sample on (Conv1d 100x256x3 on an H200: 5.3 us in the first sample, 8-11
+        after; the calls' windows unchanged: results/reports/h200/gate-2026-11-28-c). That
+        waiting cures it is the next GPU sitting's measurement."""
         self._synchronize()
 
     def _windows(self, windows):
