@@ -25,7 +25,8 @@ MARKS_LOG, every sample's figure and its windows' medians go to that file as JSO
 so that noise within a process can be told from noise between processes.
 
 Run on an H200: results/reports/h200/gate-2026-11-28-b/marks.txt (version 6 against 7) and
-results/reports/h200/gate-2026-11-28-c/marks-variants.txt (MARKS_VARIANTS=all at 216007d).
+results/reports/h200/gate-2026-11-28-c/marks-variants.txt (MARKS_VARIANTS=all at 216007d),
+results/reports/h200/gate-2026-11-28-d/marks-variants.txt (versions 6, 7 and 8 at 65c1459).
 """
 import json
 import os
