@@ -52,7 +52,7 @@ def test_an_unchanged_pair_passes(tmp_path):
 def test_a_faster_case_is_reported_not_failed(tmp_path):
     results(tmp_path, BASE, [3e-4, 2e-4])
     results(tmp_path, HEAD, [1e-4, 2e-4])
-    proc = gate(tmp_path, "aaaaaaaa", "bbbbbbbb", "--confirm", "7")
+    proc = gate(tmp_path, "aaaaaaaa", "bbbbbbbb", "--confirm", "8")
     assert proc.returncode == 0
     assert "faster, unconfirmed" in proc.stdout
 
@@ -111,8 +111,8 @@ def test_json_report_for_ci_bots(tmp_path):
     (["aaaaaaaa", "bbbbbbbb", "--alpha", "1.5"], "--alpha"),
     (["aaaaaaaa", "bbbbbbbb", "--confirm", "2"], "--confirm"),
     (["aaaaaaaa", "bbbbbbbb", "--confirm-seconds", "60"], "give --confirm ROUNDS too"),
-    (["aaaaaaaa", "bbbbbbbb", "--confirm", "7", "--confirm-seconds", "0"], "--confirm-seconds"),
-    (["aaaaaaaa", "bbbbbbbb", "--confirm", "7", "--confirm-seconds", "nan"], "--confirm-seconds"),
+    (["aaaaaaaa", "bbbbbbbb", "--confirm", "8", "--confirm-seconds", "0"], "--confirm-seconds"),
+    (["aaaaaaaa", "bbbbbbbb", "--confirm", "8", "--confirm-seconds", "nan"], "--confirm-seconds"),
     (["aaaaaaaa", "bbbbbbbb", "--head-var", "PLANT=1"], "BENCH_NAME=VALUE"),
     (["aaaaaaaa", "bbbbbbbb", "--head-var", "BENCH_PLANT=2:"], "BENCH_PLANT"),
     (["aaaaaaaa", "aaaaaaaa"], "same results file"),
@@ -126,7 +126,7 @@ def test_bad_input_is_one_line(tmp_path, args, fragment):
 def test_confirm_across_environments_needs_their_interpreters(tmp_path):
     results(tmp_path, BASE, [1e-4, 2e-4], env="env-a")
     results(tmp_path, BASE, [3e-4, 2e-4], env="env-b")
-    proc = gate(tmp_path, "aaaaaaaa", "aaaaaaaa", "--base-env", "env-a", "--head-env", "env-b", "--confirm", "7")
+    proc = gate(tmp_path, "aaaaaaaa", "aaaaaaaa", "--base-env", "env-a", "--head-env", "env-b", "--confirm", "8")
     assert_one_line_error(proc, "different environments", "--base-python")
 
 
@@ -153,14 +153,15 @@ def test_a_suspect_that_read_faster_is_measured_again_and_caught_when_slower(mon
         return {k: 1e-4 * scale(k) * (1 + 0.005 * jitter.standard_normal()) for k in keys}
 
     monkeypatch.setattr(remeasure, "measure", measure)
-    args = types.SimpleNamespace(confirm=7, confirm_seconds=None, threshold=1.02, alpha=0.0005,
+    args = types.SimpleNamespace(confirm=8, confirm_seconds=None, threshold=1.02, alpha=0.0005,
                                  base_var=[("SIDE", "base")],
                                  head_var=[("SIDE", "head")], base_python=None, head_python=None)
     compare.confirm(rows, args)
     verdicts = {r["key"]: r["decision"].verdict for r in rows}
     assert verdicts[masked] == "slower" and verdicts[faster] == "faster, unconfirmed"
     assert verdicts[unsure] in ("same", "unsure") and rows[2]["decision"].ratio > 0.9  # the confirm's, not the screen's
-    assert sum(faster in keys for side, keys in rounds) == 2  # one round: its head read faster again
+    # two rounds: its head read faster in both, and 4 reversals rule out the level in 8 rounds
+    assert sum(faster in keys for side, keys in rounds) == 4
 
 
 def test_a_spent_confirm_budget_leaves_the_suspect_undecided_and_says_so(tmp_path, monkeypatch, capsys):
@@ -182,7 +183,7 @@ def test_a_spent_confirm_budget_leaves_the_suspect_undecided_and_says_so(tmp_pat
 
     monkeypatch.setattr(remeasure, "measure", measure)
     report = tmp_path / "gate.json"
-    code = compare.main(["aaaaaaaa", "bbbbbbbb", "--results", str(tmp_path), "--machine", "box", "--confirm", "7",
+    code = compare.main(["aaaaaaaa", "bbbbbbbb", "--results", str(tmp_path), "--machine", "box", "--confirm", "8",
                          "--confirm-seconds", "25", "--json", str(report)])
     out = capsys.readouterr().out
     assert code == 0 and sides == ["base", "head"]

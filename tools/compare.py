@@ -11,12 +11,13 @@ measuring them again, and fail on confirmed slowdowns.
 
 The gated measure is the device time (`time_device`); latency is reported beside it. A
 case is a suspect when its head/base ratio is beyond --threshold. With --confirm R the
-suspects are measured again in up to R rounds of fresh processes, base then head, in
+suspects are measured again in up to R rounds of fresh processes, base then head (up to
+2R for a suspect that R rounds leave close to the level: tools/gate.py), in
 this checkout (tools/remeasure.py): under --base-python / --head-python when the two ran
 in different environments (e.g. two MLX releases), with --base-var / --head-var when they
 differ by a setting (e.g. a planted slowdown). A suspect is a regression only when the
 head's processes are slower than the base's, as a one-sided Mann-Whitney test over
-processes says at --alpha (tools/gate.py). Without --confirm every slower suspect fails.
+processes says at --alpha (split between the two looks: tools/gate.py). Without --confirm every slower suspect fails.
 
 A case whose benchmark version differs between the two (its op's declaration or the
 harness's meaning of the measure changed) is "benchmark changed, not comparable", never a
@@ -48,7 +49,7 @@ from .suite import op_names
 KEYS = ["op", "case", "backend", "dtype"]
 GATED = vocabulary.MEASURE[vocabulary.GATED_MEASURE].method
 LATENCY = vocabulary.MEASURE["latency"].method
-MOST_ROUNDS = 20  # a suspect costs at most 40 processes
+MOST_ROUNDS = 20  # a suspect costs at most 40 processes, 80 when carried to the second look
 
 
 def resolve(ref, config):
@@ -86,9 +87,11 @@ def parse_args(argv):
                    help=f"smallest ratio worth reporting (default {gate.DEFAULT_THRESHOLD}: "
                         f"{(gate.DEFAULT_THRESHOLD - 1) * 100:.0f} %% slower)")
     p.add_argument("--alpha", type=finite(0.0), default=gate.DEFAULT_ALPHA,
-                   help=f"level of the rank test over processes (default {gate.DEFAULT_ALPHA})")
+                   help=f"level of the rank test over processes, split between the confirm pass's two looks "
+                        f"(default {gate.DEFAULT_ALPHA})")
     p.add_argument("--confirm", type=int, default=0, metavar="ROUNDS",
-                   help=f"re-measure suspects in up to ROUNDS rounds of fresh processes, base and head alternating "
+                   help=f"re-measure suspects in up to ROUNDS rounds of fresh processes, base and head alternating, "
+                        f"and up to twice ROUNDS for those left close to the level "
                         f"({gate.DEFAULT_ROUNDS} at the default --alpha; 0: screen only)")
     p.add_argument("--confirm-seconds", type=finite(0.0), metavar="SECONDS",
                    help="start no confirm round that would end past SECONDS (default: no limit); "
@@ -115,7 +118,8 @@ def parse_args(argv):
         raise ToolError(f"--alpha {args.alpha}: unreachable in {MOST_ROUNDS} rounds of the confirm pass")
     if args.confirm and not least <= args.confirm <= MOST_ROUNDS:
         raise ToolError(f"--confirm {args.confirm}: give 0 (screen only) or {least} to {MOST_ROUNDS} rounds (fewer than "
-                        f"{least} processes a side can never reach --alpha {args.alpha})")
+                        f"{least} processes a side can never reach the first look's level, --alpha {args.alpha} / "
+                        f"{gate.LOOKS})")
     return args
 
 
@@ -156,12 +160,14 @@ def confirm(rows, args):
     read them slower (then its verdict stands): where figures move between processes by
     more than the change, one process a side can read a slowdown as a speedup (on the
     2-core VM 11 of 35 planted 25 % slowdowns read faster at the screen, 2026-11-27). A
-    faster suspect whose head reads faster again costs one round."""
+    faster suspect whose head keeps reading faster stops once its reversals rule out the
+    level (four rounds of 12)."""
     faster = {r["key"] for r in rows if r["decision"].verdict == "suspect" and r["decision"].ratio < 1}
     suspects = {r["key"]: r for r in rows if r["decision"].verdict == "suspect"}
     if not suspects:
         return
     print(f"confirming {len(suspects)} suspect(s) ({len(faster)} read faster) in up to {args.confirm} round(s) "
+          f"({2 * args.confirm} for those left close to the level) "
           "of fresh processes, base and head alternating", file=sys.stderr)
     settings = {"base": dict(args.base_var), "head": dict(args.head_var)}
     pythons = {"base": args.base_python, "head": args.head_python}
@@ -206,7 +212,8 @@ def report(rows, changed, newly_failing, args, base, head, confirmed):
              + f"), {len(changed)} benchmark changed, not comparable",
              f"base: {base.machine} {base.commit[:8]} {base.env}", f"head: {head.machine} {head.commit[:8]} {head.env}",
              "gate: " + (f"suspects beyond {args.threshold:.2f}x confirmed in {args.confirm} round(s) of fresh "
-                         f"processes (Mann-Whitney over processes, alpha {args.alpha})" if confirmed else
+                         f"processes, {2 * args.confirm} for those left close (Mann-Whitney over processes, alpha "
+                         f"{args.alpha} over two looks)" if confirmed else
                          f"screen only (one process a side): every case slower than {args.threshold:.2f}x fails")]
     if counts.get("undecided"):
         lines.append(f"confirm pass stopped by --confirm-seconds {args.confirm_seconds:g}: {counts['undecided']} "
@@ -270,7 +277,7 @@ def as_json(rows, changed, newly_failing, regressions, verdict, base, head, args
                 "base_seconds": r["base"], "head_seconds": r["head"],
                 "confirm_base_seconds": r.get("confirm_base", []), "confirm_head_seconds": r.get("confirm_head", []),
                 "ratio": d.ratio,
-                "interval": [d.low, d.high], "p": d.p, "verdict": d.verdict,
+                "interval": [d.low, d.high], "p": d.p, "verdict": d.verdict, "looks": d.looks,
                 "latency_ratio": r["latency_ratio"]}
     return json.dumps({
         "verdict": verdict.lower(),

@@ -10,24 +10,36 @@ Two stages, as Chromium's Pinpoint does it:
 - screen: one process per side (the runs as recorded); a case whose head/base ratio is
   beyond `threshold` is a suspect, nothing more;
 - confirm: the suspects are measured again in fresh processes, base and head
-  alternating (so drift hits both alike). After every round a suspect stops as soon as the
-  rank test can no longer reach its level however the remaining rounds come out (a base
-  process slower than a head one never goes away), so an unchanged suspect costs about 13
-  processes of the 24 (12 rounds), and the verdicts are those of the full pass. The
-  verdict comes from the fresh processes alone (the screen's figures chose the suspects,
-  so they would bias the test).
+  alternating (so drift hits both alike), and tested at two looks, each at half the level:
+  after `rounds` rounds, and, for a suspect the first look left close (slower beyond the
+  threshold at p below `PROMISE`, not yet at the level), after twice as many, as Pinpoint
+  adds attempts to a comparison it cannot yet call. After every round a suspect stops as
+  soon as the rank test can no longer reach the level at its look however the remaining
+  rounds come out (a base process slower than a head one never goes away); a suspect
+  that stops close is carried to the second look at once. So an unchanged suspect costs
+  about 13 processes (2 % stop close), and the verdicts are those the looks would give
+  on every round measured. The verdict comes from the fresh processes alone (the
+  screen's figures chose the suspects, so they would bias the test).
 
-The false-alarm rate per case is at most the rank test's level, however many rounds: with
-alpha = 0.0005 an unchanged suspect is flagged with probability below 1/2000 (about 0.1
-false alarms expected in an A/A pair of 538 cases of which a third are suspects). Rounds buy
-power: 7 a side are the fewest that can reach the level at all, and then every head process
-must be slower than every base one, so one reversal misses a slowdown. The H100's planted 5 %
-in cases under 50 us were missed that way (1-2 reversals in 7 rounds, processes 1.5-3 %
-apart: results/reports/h100/gate-2026-11-28-c); 12 rounds allow 17 reversals and, on
-synthetic processes 2 % apart, catch a 5 % slowdown 85 % of the time against 35 % (test_gate).
+The false-alarm rate per case is at most the rank test's level, however many rounds: each
+look's test is exact at alpha / 2 on a fixed number of rounds (the first look's
+`rounds`, the second's twice that; which suspects go on depends on the first look's
+figures, but a false alarm at the second still needs p < alpha / 2 over all its rounds,
+which has at most that probability), so with alpha = 0.0005 an unchanged suspect is flagged
+with probability below 1/2000 (about 0.1 false alarms expected in an A/A pair of 538 cases
+of which a third are suspects). Rounds buy power: 8 a side are the fewest that can reach
+alpha / 2 at all, and then every head process must be slower than every base one, so one
+reversal misses a slowdown. The H100's planted 5 % in cases under 50 us were missed that way
+(1-2 reversals in 7 rounds, processes 1.5-3 % apart: results/reports/h100/gate-2026-11-28-c).
+With 12 rounds and one look, two of the H200's four 5 % misses were suspects whose
+processes spread as wide as the plant, stopped at p 0.002-0.003
+(results/reports/h200/gate-2026-11-28-d); on
+synthetic processes 3 % apart the two looks catch a 5 % slowdown 86 % of the time
+against 46 % for the first alone, for 3 % more processes on unchanged suspects (test_gate).
 """
 
 import dataclasses
+import functools
 import math
 import time
 from dataclasses import dataclass
@@ -36,10 +48,13 @@ import numpy as np
 from scipy import stats
 
 # The smallest slowdown the gate reports (a planted 5 % must clear it despite noise), the
-# rank test's level, and the confirm pass's rounds.
+# rank test's level (split between the confirm pass's two looks), the first look's rounds,
+# and how close (one-sided p) a slower suspect must be at the first look to earn the second.
 DEFAULT_THRESHOLD = 1.02
 DEFAULT_ALPHA = 0.0005
 DEFAULT_ROUNDS = 12
+PROMISE = 0.05
+LOOKS = 2
 CONFIDENCE = 0.90
 
 
@@ -51,8 +66,10 @@ class Decision:
     high: float
     p: float  # one-sided rank-test p-value in the ratio's direction (nan: not tested)
     processes: int  # processes a side (the smaller side)
+    looks: int = 0  # the confirm pass's looks it took (0: not confirmed; 2: carried to the second)
 
 
+@functools.lru_cache(maxsize=None)
 def _rank_sum_cdf(m, n):
     """P(U <= u), u = 0..m*n, of the Mann-Whitney U of samples of m and n under no change:
     f(i, j, u) = f(i-1, j, u-j) + f(i, j-1, u) counts the orderings (the largest value
@@ -63,7 +80,9 @@ def _rank_sum_cdf(m, n):
         for j in range(1, n + 1):
             f[i, j, j:] += f[i - 1, j, : m * n + 1 - j]
             f[i, j] += f[i, j - 1]
-    return np.cumsum(f[m, n]) / f[m, n].sum()
+    cdf = np.cumsum(f[m, n]) / f[m, n].sum()
+    cdf.flags.writeable = False  # cached: shared by every caller
+    return cdf
 
 
 def ratio_interval(base, head, confidence=CONFIDENCE):
@@ -106,9 +125,10 @@ def decide(base, head, threshold=DEFAULT_THRESHOLD, alpha=DEFAULT_ALPHA):
 
 
 def least_rounds(alpha=DEFAULT_ALPHA):
-    """The fewest rounds a side with which the rank test can reach `alpha` at all (every
-    head process slower than every base one: one-sided p = 1 / C(2R, R))."""
-    return next((r for r in range(1, 100) if 1 / math.comb(2 * r, r) < alpha), math.inf)
+    """The fewest rounds a side with which the confirm pass's first look can reach its level
+    (alpha / LOOKS) at all: every head process slower than every base one, one-sided
+    p = 1 / C(2R, R)."""
+    return next((r for r in range(1, 100) if 1 / math.comb(2 * r, r) < alpha / LOOKS), math.inf)
 
 
 def reversals(base, head):
@@ -126,21 +146,25 @@ def can_still_be_slower(base, head, rounds, alpha):
 
 
 def confirm(suspects, measure, rounds=DEFAULT_ROUNDS, threshold=DEFAULT_THRESHOLD, alpha=DEFAULT_ALPHA, seconds=None,
-            clock=None):
+            clock=None, promise=PROMISE):
     """Measure `suspects` again and decide: {key: (Decision, base figures, head figures)}.
 
     `measure(side, keys)` measures every key in a fresh process on `side` ("base" or
     "head"; a key's figures of different rounds never share a process) and returns {key:
-    seconds} for those that produced a figure. A suspect stops once it can no
-    longer be called slower (`can_still_be_slower`); that changes the cost, not the verdicts.
-    With `seconds`, no round starts that the rounds so far say would end past it (the
-    first always runs): a suspect still open then is "undecided", never a verdict its
-    missing processes might have changed.
+    seconds} for those that produced a figure. Two looks, each at alpha / LOOKS: a suspect
+    is measured for up to `rounds` rounds and stops once it can no longer be called slower
+    there (`can_still_be_slower`); one that then reads slower beyond `threshold` at p below
+    `promise` without reaching the level goes on to the second look, up to twice `rounds`,
+    stopping the same way (`promise=0`: one look). With `seconds`, no round starts that the
+    rounds so far say would end past it (the first always runs): a suspect still open then
+    is "undecided", never a verdict its missing processes might have changed.
     """
+    level = alpha / LOOKS
     figures = {key: {"base": [], "head": []} for key in suspects}
+    looks, tried = dict.fromkeys(suspects, 1), dict.fromkeys(suspects, 0)
     clock = clock or time.monotonic
     alive, measured, started, stopped = list(suspects), 0, clock(), set()
-    for _ in range(rounds):
+    while alive:
         spent = clock() - started
         if seconds is not None and measured and spent + spent / measured * 2 * len(alive) > seconds:
             stopped = set(alive)
@@ -151,18 +175,38 @@ def confirm(suspects, measure, rounds=DEFAULT_ROUNDS, threshold=DEFAULT_THRESHOL
                 if key in got:
                     figures[key][side].append(got[key])
         measured += 2 * len(alive)
-        alive = [k for k in alive if can_still_be_slower(figures[k]["base"], figures[k]["head"], rounds, alpha)]
-        if not alive:
-            break
+        going_on = []
+        for key in alive:
+            tried[key] += 1
+            base, head = figures[key]["base"], figures[key]["head"]
+            last = looks[key] * rounds
+            if tried[key] < last and can_still_be_slower(base, head, last, level):
+                going_on.append(key)
+            elif looks[key] == 1 and _close(base, head, threshold, level, promise, 2 * rounds):
+                looks[key] = 2
+                going_on.append(key)
+        alive = going_on
     decisions = {}
     for key, f in figures.items():
         if f["base"] and f["head"]:
-            decision = decide(f["base"], f["head"], threshold, alpha)
+            decision = dataclasses.replace(decide(f["base"], f["head"], threshold, level), looks=looks[key])
             if key in stopped and decision.verdict not in ("slower", "faster"):
                 decision = dataclasses.replace(decision, verdict="undecided")
             elif decision.verdict == "suspect":  # dropped after one round: its head process was not slower
                 decision = dataclasses.replace(decision, verdict="unsure" if decision.ratio > threshold else "same")
             decisions[key] = (decision, f["base"], f["head"])
         else:  # every confirm process of a side failed
-            decisions[key] = (Decision("unsure", math.nan, math.nan, math.nan, math.nan, 0), f["base"], f["head"])
+            decisions[key] = (Decision("unsure", math.nan, math.nan, math.nan, math.nan, 0, looks[key]), f["base"],
+                              f["head"])
     return decisions
+
+
+def _close(base, head, threshold, level, promise, rounds):
+    """Whether a suspect whose first look is over earns the second: slower beyond the
+    threshold at p below `promise`, not called at the level, and still able to reach it
+    in `rounds`."""
+    if min(len(base), len(head)) < 2:
+        return False
+    decision = decide(base, head, threshold, level)
+    return (decision.verdict == "unsure" and decision.ratio > threshold and decision.p < promise
+            and can_still_be_slower(base, head, rounds, level))
