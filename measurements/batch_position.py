@@ -39,7 +39,8 @@ def cycles_per_second():
 
 CYCLES = cycles_per_second()
 OPS = {"ReLU 128x16x1024": (torch.relu, (128, 16, 1024)), "SeLU 128x16x1024": (torch.selu, (128, 16, 1024)),
-       "ReLU 64x128x1024": (torch.relu, (64, 128, 1024)), "Softmax 64x16x32x1024": (lambda x: torch.softmax(x, -1), (64, 16, 32, 1024))}
+       "ReLU 64x128x1024": (torch.relu, (64, 128, 1024)),
+       "Softmax 64x16x32x1024": (lambda x: torch.softmax(x, -1), (64, 16, 32, 1024))}
 
 
 def batch(fn, x, calls, every_call, spin=SPIN_SECONDS):

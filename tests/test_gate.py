@@ -105,10 +105,10 @@ def test_stopping_early_changes_no_verdict(shift):
         assert (decision.verdict == "slower") == expected, key
 
 
-def test_a_second_look_catches_slowdowns_that_processes_spread_as_wide_as_hide():
+def test_a_second_look_catches_slowdowns_hidden_by_processes_spread_as_wide():
     """Processes 3 % apart, a 5 % slowdown (the H200's compiled LayerNorm and PReLU): one
     look of 12 rounds catches about half, the second look most, and an unchanged suspect
-    costs no more for it."""
+    costs less than 10 % more for it."""
     def caught(promise, shift, count):
         rng = np.random.default_rng(SEED)
         processes = []

@@ -17,7 +17,8 @@ this checkout (tools/remeasure.py): under --base-python / --head-python when the
 in different environments (e.g. two MLX releases), with --base-var / --head-var when they
 differ by a setting (e.g. a planted slowdown). A suspect is a regression only when the
 head's processes are slower than the base's, as a one-sided Mann-Whitney test over
-processes says at --alpha (split between the two looks: tools/gate.py). Without --confirm every slower suspect fails.
+processes says at --alpha (split between the two looks: tools/gate.py). Without
+--confirm every slower suspect fails.
 
 A case whose benchmark version differs between the two (its op's declaration or the
 harness's meaning of the measure changed) is "benchmark changed, not comparable", never a
