@@ -20,9 +20,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) 
 
 from benchmarks.harness import vocabulary  # noqa: E402
 from tools.cli import ToolError  # noqa: E402
+from tools.compare import KEYS  # noqa: E402
 from tools.results import frame, load_file  # noqa: E402
-
-KEY = ["op", "case", "backend", "dtype"]
 
 
 def run_frame(folder, commit):
@@ -30,7 +29,7 @@ def run_frame(folder, commit):
     if len(paths) != 1:
         raise ToolError(f"expected one results file of commit {commit[:8]} in {folder}, found {len(paths)}")
     table = frame(load_file(paths[0]))
-    return table[table["method"] == "time_device"].set_index(KEY)["value"]
+    return table[table["method"] == "time_device"].set_index(KEYS)["value"]
 
 
 def read_json(folder, name):
@@ -51,7 +50,7 @@ def main(folder):
     rows = []
     for case in gate["cases"]:
         fraction = vocabulary.planted_fraction(case["op"], case["backend"], plant)
-        key = tuple(case[k] for k in KEY)
+        key = tuple(case[k] for k in KEYS)
         if not fraction or key not in planted.index or key not in unplanted.index:
             continue
         others = unplanted.loc[key].dropna()

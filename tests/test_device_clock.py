@@ -326,8 +326,9 @@ def test_mlx_gpu_timer_marks_stay_out_of_the_small_pool_that_holds_the_cases_sca
 @needs_mlx_cuda
 def test_mlx_gpu_timer_takes_out_the_same_gap_in_every_sample():
     # The empty windows measure the gap taken out of every call. With the read queued while
-    # they could still run (version 7), they lengthened from a process's second sample on (Sigmoid 64x128x1024 on an H200:
-    # 5.6-7.7 us in the first sample, up to 11.6 after: results/reports/h200/gate-2026-11-28-c).
+    # they could still run (version 7), they lengthened from a process's second sample on
+    # (Sigmoid 64x128x1024 on an H200: 5.6-7.7 us in the first sample, up to 11.6 after:
+    # results/reports/h200/gate-2026-11-28-c; version 8: 5.1-6.0 us in every sample, -d).
     import mlx.core as mx
 
     backend = BACKENDS["mlx_gpu"]

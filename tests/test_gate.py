@@ -94,7 +94,7 @@ def test_stopping_early_changes_no_verdict(shift):
     rng = np.random.default_rng(SEED)
     keys = [f"case{i}" for i in range(300)]
     rounds, level = gate.DEFAULT_ROUNDS, gate.DEFAULT_ALPHA / gate.LOOKS
-    full = {key: {side: process_figures(rng, 2 * rounds, shift if side == "head" else 1.0, spread=0.02)
+    full = {key: {side: process_figures(rng, gate.LOOKS * rounds, shift if side == "head" else 1.0, spread=0.02)
                   for side in ("base", "head")} for key in keys}
     decided = gate.confirm(keys, replay(full))
     for key in keys:
@@ -190,7 +190,7 @@ def test_a_confirm_budget_starts_no_round_it_cannot_finish_and_leaves_open_suspe
 
 def test_a_budget_that_was_never_reached_changes_nothing():
     rng = np.random.default_rng(SEED)
-    full = {f"case{i}": {side: process_figures(rng, 2 * gate.DEFAULT_ROUNDS, 1.1 if side == "head" and i % 2 else 1.0)
+    full = {f"case{i}": {side: process_figures(rng, gate.LOOKS * gate.DEFAULT_ROUNDS, 1.1 if side == "head" and i % 2 else 1.0)
                          for side in ("base", "head")} for i in range(40)}
 
     def verdicts(**budget):

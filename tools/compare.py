@@ -168,7 +168,7 @@ def confirm(rows, args):
     if not suspects:
         return
     print(f"confirming {len(suspects)} suspect(s) ({len(faster)} read faster) in up to {args.confirm} round(s) "
-          f"({2 * args.confirm} for those left close to the level) "
+          f"({gate.LOOKS * args.confirm} for those left close to the level) "
           "of fresh processes, base and head alternating", file=sys.stderr)
     settings = {"base": dict(args.base_var), "head": dict(args.head_var)}
     pythons = {"base": args.base_python, "head": args.head_python}
@@ -213,7 +213,7 @@ def report(rows, changed, newly_failing, args, base, head, confirmed):
              + f"), {len(changed)} benchmark changed, not comparable",
              f"base: {base.machine} {base.commit[:8]} {base.env}", f"head: {head.machine} {head.commit[:8]} {head.env}",
              "gate: " + (f"suspects beyond {args.threshold:.2f}x confirmed in {args.confirm} round(s) of fresh "
-                         f"processes, {2 * args.confirm} for those left close (Mann-Whitney over processes, alpha "
+                         f"processes, {gate.LOOKS * args.confirm} for those left close (Mann-Whitney over processes, alpha "
                          f"{args.alpha} over two looks)" if confirmed else
                          f"screen only (one process a side): every case slower than {args.threshold:.2f}x fails")]
     if counts.get("undecided"):

@@ -154,8 +154,8 @@ def confirm(suspects, measure, rounds=DEFAULT_ROUNDS, threshold=DEFAULT_THRESHOL
     seconds} for those that produced a figure. Two looks, each at alpha / LOOKS: a suspect
     is measured for up to `rounds` rounds and stops once it can no longer be called slower
     there (`can_still_be_slower`); one that then reads slower beyond `threshold` at p below
-    `promise` without reaching the level goes on to the second look, up to twice `rounds`,
-    stopping the same way (`promise=0`: one look). With `seconds`, no round starts that the
+    `promise` without reaching the level goes on to the second look, up to LOOKS times
+    `rounds`, stopping the same way (`promise=0`: one look). With `seconds`, no round starts that the
     rounds so far say would end past it (the first always runs): a suspect still open then
     is "undecided", never a verdict its missing processes might have changed.
     """
@@ -182,8 +182,8 @@ def confirm(suspects, measure, rounds=DEFAULT_ROUNDS, threshold=DEFAULT_THRESHOL
             last = looks[key] * rounds
             if tried[key] < last and can_still_be_slower(base, head, last, level):
                 going_on.append(key)
-            elif looks[key] == 1 and _close(base, head, threshold, level, promise, 2 * rounds):
-                looks[key] = 2
+            elif looks[key] < LOOKS and _close(base, head, threshold, level, promise, (looks[key] + 1) * rounds):
+                looks[key] += 1
                 going_on.append(key)
         alive = going_on
     decisions = {}
@@ -202,7 +202,7 @@ def confirm(suspects, measure, rounds=DEFAULT_ROUNDS, threshold=DEFAULT_THRESHOL
 
 
 def _close(base, head, threshold, level, promise, rounds):
-    """Whether a suspect whose first look is over earns the second: slower beyond the
+    """Whether a suspect whose look is over earns the next: slower beyond the
     threshold at p below `promise`, not called at the level, and still able to reach it
     in `rounds`."""
     if min(len(base), len(head)) < 2:
